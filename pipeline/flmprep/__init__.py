@@ -1,0 +1,3 @@
+"""flmprep: facial-landmark data preparation, from native annotations to WebDataset shards."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,44 @@
+"""Exceptions with a location and an "expected X, found Y" message."""
+
+from __future__ import annotations
+
+
+class FlmprepError(Exception):
+    """Base class of every error flmprep raises on purpose."""
+
+
+class AnnotationError(FlmprepError):
+    """A malformed annotation: names the file, the line (or XML element), what was expected and found.
+
+    ``reason`` is the stable reject code used when the build runs with ``--on-error skip``.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        where: int | str,
+        expected: str,
+        found: str,
+        reason: str = "bad_annotation",
+        key: str = "",
+    ) -> None:
+        self.path = str(path)
+        self.where = where
+        self.expected = expected
+        self.found = found
+        self.reason = reason
+        self.key = key
+        loc = f"line {where}" if isinstance(where, int) else str(where)
+        super().__init__(f"{self.path}: {loc}: expected {expected}, found {found}")
+
+    @property
+    def origin(self) -> str:
+        return f"{self.path}:{self.where}"
+
+
+class FlipUnsupportedError(FlmprepError):
+    """A horizontal flip was asked of a scheme that has no known flip permutation."""
+
+
+class ConfigError(FlmprepError):
+    """A configuration value is out of range or inconsistent."""

@@ -1,0 +1,60 @@
+"""One reader per native annotation format, each yielding FaceRecords in the package's convention.
+
+``read_dataset(name, root)`` is the single entry point every other part uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, Protocol
+
+from flmprep.records import FaceRecord, ReadReport
+
+OnError = Literal["fail", "skip"]
+
+# dataset name -> (module, landmark scheme)
+DATASETS: dict[str, tuple[str, str]] = {
+    "celeba": ("flmprep.formats.celeba", "celeba5"),
+    "celeba-aligned": ("flmprep.formats.celeba", "celeba5"),
+    "300w": ("flmprep.formats.dlib_xml", "ibug68"),
+    "wflw": ("flmprep.formats.wflw", "wflw98"),
+    "helen": ("flmprep.formats.helen", "helen194"),
+    "pts": ("flmprep.formats.pts", "ibug68"),
+}
+
+
+class Reader(Protocol):
+    def __call__(
+        self, root: Path, dataset: str, report: ReadReport, on_error: OnError
+    ) -> Iterator[FaceRecord]: ...
+
+
+def scheme_of(dataset: str) -> str:
+    """The landmark scheme a dataset's reader yields."""
+    _check(dataset)
+    return DATASETS[dataset][1]
+
+
+def read_dataset(
+    dataset: str,
+    root: str | Path,
+    *,
+    on_error: OnError = "fail",
+    report: ReadReport | None = None,
+) -> Iterator[FaceRecord]:
+    """Stream the records of ``dataset`` unpacked at ``root``.
+
+    With ``on_error="fail"`` the first malformed annotation raises ``AnnotationError``;
+    with ``"skip"`` it becomes a ``Reject`` in ``report`` and reading goes on.
+    """
+    _check(dataset)
+    module = importlib.import_module(DATASETS[dataset][0])
+    reader: Reader = module.read
+    return reader(Path(root), dataset, report if report is not None else ReadReport(), on_error)
+
+
+def _check(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise KeyError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")

@@ -1,0 +1,15 @@
+"""Shared pytest fixtures. Area-specific helpers live in tests/helpers/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """tests/data: small real fixtures, each with a line of provenance."""
+    return DATA
