@@ -1,1 +1,2 @@
-"""shards."""
+"""WebDataset shards: sample codec, deterministic tar writer, shard naming, sidecars and manifest,
+and the safe streaming reader."""

@@ -1,0 +1,165 @@
+"""End-to-end samples/s of `spark-submit jobs/build_shards.py` (CelebA ×20, 96×96) on local[2].
+
+Printed beside 2× the single-core bare kernel measured in the same run (decode each source once,
+20 × (crop matrix, warp to 96×96, JPEG q95 encode), tar write), their ratio (target ≥ 0.8), and
+the share of the wall time spent before the Spark context was up (JVM start-up). To tell the
+engine's cost from the library's, it also prints `build_shard` on one core in this process and
+the rate of the Spark shard stage alone (from the driver's log).
+
+Run: `.venv/bin/python benchmarks/bench_build_spark.py` (a few minutes on 2 cores; the synthetic
+dataset is cached under --work and reused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from flmprep import geometry, imageio
+from flmprep.formats import read_dataset
+from flmprep.records import FaceRecord
+from flmprep.shards.tarwriter import TarWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CROPS = 20
+SIZE = 96
+LOG_LINE = r"^(\S+ \S+) INFO flmprep\.jobs\.build_shards: "
+
+
+@dataclass(frozen=True)
+class SparkRun:
+    """One spark-submit run: wall seconds, seconds until the Spark context was up, seconds of the
+    shard stage, samples written."""
+
+    wall: float
+    startup: float
+    stage: float
+    samples: int
+
+    @property
+    def rate(self) -> float:
+        return self.samples / self.wall
+
+
+def synth(data: Path, n: int) -> Path:
+    """A synthetic CelebA (in the wild) of `n` images, made once and reused."""
+    if not (data / "Eval" / "list_eval_partition.txt").is_file():
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run([str(BIN / "flmprep"), "synth", "celeba", str(data), "--n", str(n), "--seed", "0"],
+                       check=True, stdout=subprocess.DEVNULL)
+    return data
+
+
+def crop_matrix(record: FaceRecord, rng: np.random.Generator) -> np.ndarray:
+    """A jittered square crop of ~2× the landmark box, mapped to SIZE×SIZE."""
+    pts = np.asarray(record.landmarks, dtype=np.float64)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    side = 2.0 * max(x1 - x0, y1 - y0, 8.0) * rng.uniform(0.9, 1.1)
+    cx, cy = (x0 + x1) / 2 + rng.uniform(-0.1, 0.1) * side, (y0 + y1) / 2 + rng.uniform(-0.1, 0.1) * side
+    return geometry.box_to_output((cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), SIZE, SIZE)
+
+
+def bare_kernel(data: Path, images: int) -> float:
+    """Single-core samples/s: decode once, CROPS × (matrix, warp, encode q95), tar write (in memory)."""
+    records = [r for r in read_dataset("celeba", data) if r.split == "train"][:images]
+    rng = np.random.default_rng(0)
+    writer = TarWriter(io.BytesIO())
+    start = time.perf_counter()
+    for rec in records:
+        pixels = imageio.decode((data / rec.image).read_bytes()).pixels
+        for view in range(CROPS):
+            out = geometry.warp_image(pixels, crop_matrix(rec, rng), (SIZE, SIZE))
+            writer.add(f"{rec.key}_v{view:02d}.jpg", imageio.encode(out, "jpg", 95))
+    writer.close()
+    return len(records) * CROPS / (time.perf_counter() - start)
+
+
+def spark_build(data: Path, out: Path, master: str, log: Path) -> SparkRun:
+    """Run the job once; the start-up time is read from the driver's "Spark context up" log line."""
+    cmd = [str(BIN / "spark-submit"), "--master", master, "--conf", "spark.ui.enabled=false",
+           str(ROOT / "jobs" / "build_shards.py"), "--dataset", "celeba", "--crops", str(CROPS),
+           "--root", str(data), "--out", str(out), "--overwrite"]
+    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+               PYSPARK_DRIVER_PYTHON=sys.executable, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+    t0 = time.time()
+    with log.open("wb") as fh:
+        subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
+    wall = time.time() - t0
+    text = log.read_text("utf-8", "replace")
+    up, building, built = (log_time(text, what, log) for what in ("Spark context up", "building", "built"))
+    samples = json.loads((out / "manifest.json").read_bytes())["totals"]["samples"]
+    return SparkRun(wall, up - t0, built - building, int(samples))
+
+
+def log_time(text: str, message: str, log: Path) -> float:
+    """Unix time of the driver's first log line starting with `message`."""
+    match = re.search(LOG_LINE + re.escape(message), text, re.M)
+    if match is None:
+        raise RuntimeError(f"{log}: expected a log line {message!r}, found none")
+    return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def library_rate(data: Path, work: Path, shards: int = 3) -> float:
+    """Single-core samples/s of `build_shard` on the first training shards, in this process."""
+    from flmprep.build import config, plan, shard
+
+    cfg = config.from_options(dataset="celeba", root=str(data), out=str(work / "inproc"), crops=CROPS,
+                              splits="train", overwrite=True)
+    config.prepare_output(cfg)
+    the_plan = plan.make_plan(cfg, [plan.run_probe(t) for t in plan.probe_tasks(cfg)[:1]])
+    start = time.perf_counter()
+    samples = sum(shard.build_shard(task).samples for task in the_plan.tasks[:shards])
+    return samples / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=6250, help="synthetic images (6250 → 101,250 samples)")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--kernel-images", type=int, default=300, help="images for the bare kernel")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/flmprep-bench-spark"))
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    args.work.mkdir(parents=True, exist_ok=True)
+    data = synth(args.work / f"celeba-{args.n}", args.n)
+    load = os.getloadavg()[0]
+    kernel = bare_kernel(data, args.kernel_images)
+    library = library_rate(data, args.work)
+    run = spark_build(data, args.work / "out", args.master, args.work / "spark.log")
+    kernel_after = bare_kernel(data, args.kernel_images)
+    two_cores = 2 * (kernel + kernel_after) / 2
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before / {os.getloadavg()[0]:.1f} after; "
+          f"Python {sys.version.split()[0]}, OpenCV {cv2.__version__}")
+    print(f"samples written:                {run.samples:,}")
+    print(f"spark-submit wall:              {run.wall:.1f} s ({args.master})")
+    print(f"end-to-end:                     {run.rate:,.0f} samples/s")
+    print(f"bare kernel, 1 core:            {kernel:,.0f} / {kernel_after:,.0f} samples/s (before / after)")
+    print(f"2 × bare kernel:                {two_cores:,.0f} samples/s")
+    print(f"ratio end-to-end / 2 × kernel:  {run.rate / two_cores:.2f} (target ≥ 0.8)")
+    share = 100 * run.startup / run.wall
+    print(f"JVM + context start-up:         {run.startup:.1f} s = {share:.0f} % of the wall")
+    after = run.samples / max(run.wall - run.startup, 1e-9)
+    print(f"after start-up:                 {after:,.0f} samples/s, ratio {after / two_cores:.2f}")
+    stage = run.samples / run.stage
+    print(f"shard stage alone:              {stage:,.0f} samples/s in {run.stage:.1f} s, "
+          f"ratio {stage / two_cores:.2f}")
+    print(f"build_shard, 1 core, in-process: {library:,.0f} samples/s = "
+          f"{library / kernel:.2f} × the bare kernel")
+
+
+if __name__ == "__main__":
+    main()

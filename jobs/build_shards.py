@@ -1,0 +1,214 @@
+"""spark-submit entry point: build WebDataset shards with Spark (thin wiring over flmprep.build).
+
+    spark-submit [--master URL] jobs/build_shards.py --dataset celeba --crops 20 --root DATA --out OUT
+
+The driver reads annotations and plans; Spark maps the probe tasks (tiny results), then one task per
+shard (`build_shard` writes OUT/<split>/shard-NNNN.tar via a unique temporary file and returns a small
+result); the driver writes the manifest last. No image bytes pass through the driver, and a retried
+or speculative task rewrites identical bytes. This is the only module that imports pyspark.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import cv2
+from pyspark import SparkConf, SparkContext
+from pyspark.accumulators import Accumulator
+
+from flmprep.build import config, finalize, plan, shard
+from flmprep.build.errors import BuildError
+from flmprep.build.progress import Progress, summary_table
+from flmprep.errors import ConfigError, FlmprepError
+from flmprep.shards import naming
+
+log = logging.getLogger("flmprep.jobs.build_shards")
+
+#: What a shard task returns: the shard's result, or the message of a BuildError (--on-error fail).
+Outcome = shard.ShardResult | str
+
+
+def parse_spark_conf(pairs: Sequence[str]) -> list[tuple[str, str]]:
+    """KEY=VALUE strings from --spark-conf; raises click.BadParameter naming the bad one."""
+    out = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, found {pair!r}", param_hint="--spark-conf")
+        out.append((key.strip(), value))
+    return out
+
+
+def spark_context(master: str | None, pairs: Sequence[tuple[str, str]]) -> SparkContext:
+    """A SparkContext on `master`, else on spark.master (from --spark-conf, or spark-submit's --master
+    or spark-defaults.conf), else on local[*] (spark-submit's own default)."""
+    conf = SparkConf().setAll(list(pairs))
+    if master:
+        conf.setMaster(master)
+    # Python workers run this interpreter unless told otherwise (right for local mode, a cluster on
+    # this machine and the docker image; elsewhere set PYSPARK_PYTHON or spark.pyspark.python).
+    python = conf.get("spark.pyspark.python")
+    if python:
+        os.environ["PYSPARK_PYTHON"] = python
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    sc = SparkContext(conf=conf)
+    if not sc.getConf().contains("spark.log.level"):  # set by neither spark-submit nor --spark-conf
+        sc.setLogLevel("WARN")
+    log.info("Spark context up: master %s, default parallelism %d", sc.master, sc.defaultParallelism)
+    return sc
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Accumulators fed by finished shard tasks, for the progress bar only (a retried task may
+    count twice; the summary comes from the sidecars)."""
+
+    shards: Accumulator[int]
+    samples: Accumulator[int]
+    rejects: Accumulator[int]
+
+
+def counted_build(counters: Counters) -> Callable[[plan.ShardTask], Outcome]:
+    """The executor side of a shard task: `build_shard`, counted; a BuildError comes back as text."""
+
+    def run(task: plan.ShardTask) -> Outcome:
+        cv2.setNumThreads(1)  # Spark's tasks are the parallelism
+        try:
+            result = shard.build_shard(task)
+        except BuildError as exc:
+            return str(exc)
+        counters.shards.add(1)
+        counters.samples.add(result.samples)
+        counters.rejects.add(len(result.rejects))
+        return result
+
+    return run
+
+
+class ProgressThread(threading.Thread):
+    """Feeds the library's progress bar from the accumulators while Spark runs."""
+
+    def __init__(self, counters: Counters, progress: Progress, interval: float = 0.5) -> None:
+        super().__init__(name="flmprep-progress", daemon=True)
+        self.counters, self.progress, self.interval = counters, progress, interval
+        self.done = threading.Event()
+        self.seen = (0, 0, 0)
+
+    def poll(self) -> None:
+        now = (self.counters.shards.value, self.counters.samples.value, self.counters.rejects.value)
+        shards, samples, rejects = (a - b for a, b in zip(now, self.seen, strict=True))
+        for i in range(shards):
+            self.progress.update(samples if i == 0 else 0, rejects if i == 0 else 0)
+        if shards:
+            self.seen = now
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.poll()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+        self.poll()
+        self.progress.close()
+
+
+def run_probes(sc: SparkContext, cfg: config.BuildConfig) -> list[list[plan.ProbeResult]]:
+    """The probe stage: one Spark task per chunk of records; results are tiny."""
+    tasks = plan.probe_tasks(cfg)
+    sc.setJobDescription(f"probe {len(tasks)} chunks of records")
+    return sc.parallelize(tasks, len(tasks)).map(plan.run_probe).collect()
+
+
+def run_shards(sc: SparkContext, todo: list[plan.ShardTask], total: int) -> list[shard.ShardResult]:
+    """The shard stage: one Spark task per shard, progress on the driver while it runs."""
+    if not todo:
+        return []
+    counters = Counters(sc.accumulator(0), sc.accumulator(0), sc.accumulator(0))
+    progress = ProgressThread(counters, Progress(total, total - len(todo)))
+    sc.setJobDescription(f"build {len(todo)} shards")
+    progress.start()
+    try:
+        outcomes = sc.parallelize(todo, len(todo)).map(counted_build(counters)).collect()
+    finally:
+        progress.stop()
+    errors = [o for o in outcomes if isinstance(o, str)]
+    if errors:
+        raise BuildError(errors[0])
+    return [o for o in outcomes if not isinstance(o, str)]
+
+
+def remove_stale_tmp(the_plan: plan.Plan) -> None:
+    """Delete temporary shard files left by task attempts that were killed mid-write (a lost
+    executor, the losing copy of a speculative task); a later attempt wrote those shards."""
+    for split in the_plan.splits:
+        for path in sorted((Path(the_plan.config.out) / split).glob("*.tmp")):
+            if naming.TMP_RE.match(path.name):
+                log.warning("removing %s, left by a killed task attempt", path)
+                path.unlink(missing_ok=True)
+
+
+def build(sc: SparkContext, cfg: config.BuildConfig) -> plan.Plan:
+    """Probe, plan and build the pending shards with Spark; returns the plan."""
+    the_plan = plan.make_plan(cfg, run_probes(sc, cfg))
+    todo = plan.pending(cfg, the_plan) if cfg.resume else list(the_plan.tasks)
+    log.info("building %d of %d shards on %s", len(todo), len(the_plan.tasks), sc.master)
+    results = run_shards(sc, todo, len(the_plan.tasks))
+    log.info("built %d shards: %d samples, %d rejected records", len(results),
+             sum(r.samples for r in results), sum(len(r.rejects) for r in results))
+    return the_plan
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Exit 1 with the error's message (bad input under --on-error fail, unusable OUT)."""
+    click.echo(f"build_shards: error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@config.build_options
+@click.option("--master", default=None, metavar="URL",
+              help="Spark master: local[N], spark://HOST:PORT, yarn, k8s://... (default: spark.master from "
+                   "--spark-conf, spark-submit's --master or spark-defaults.conf, else local[*]).")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="Extra Spark config, repeatable (e.g. --spark-conf spark.executor.memory=2g).")
+@click.option("-v", "--verbose", count=True, help="Debug log output.")
+def main(master: str | None, spark_conf: tuple[str, ...], verbose: int, **options: Any) -> None:
+    """Build WebDataset shards from a dataset's native files with Spark.
+
+    Same options, plan and bytes as `flmprep build`. Exit status: 0 ok; 1 on a bad record under
+    --on-error fail or unusable input; 2 on bad options; 3 when rejected/input records exceed
+    --max-reject-ratio (after writing everything).
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    pairs = parse_spark_conf(spark_conf)
+    try:
+        cfg = config.from_options(**options)
+        config.prepare_output(cfg)
+        sc = spark_context(master, pairs)
+        try:
+            the_plan = build(sc, cfg)
+        finally:
+            sc.stop()  # every task attempt ends with its executor: nothing writes into OUT after this
+        remove_stale_tmp(the_plan)
+        manifest = finalize.finalize(cfg, the_plan)
+    except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
+        raise click.UsageError(str(exc)) from exc
+    except FlmprepError as exc:
+        fail(exc)
+    click.echo(summary_table(manifest))
+    sys.exit(finalize.exit_status(cfg, manifest))
+
+
+if __name__ == "__main__":
+    main()

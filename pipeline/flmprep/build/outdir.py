@@ -1,0 +1,150 @@
+"""The output folder guard: fresh, resume (same config only) or overwrite (flmprep's files only)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flmprep.build.config import BuildConfig
+from flmprep.errors import ConfigError
+from flmprep.shards import naming
+from flmprep.shards.manifest import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = ".flmprep-build.json"
+STATE_SCHEMA = "flmprep.build-state/1"
+ROOT_FILES = ("manifest.json", "rejects.jsonl", STATE_FILE)
+_ROOT_TMP = re.compile(r"^(manifest\.json|rejects\.jsonl|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
+_SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def state_doc(cfg: BuildConfig) -> dict[str, Any]:
+    from flmprep import __version__
+
+    return {"schema": STATE_SCHEMA, "flmprep_version": __version__,
+            "config": cfg.to_json(), "config_hash": cfg.hash()}
+
+
+def read_state(out: Path) -> dict[str, Any] | None:
+    """The build state recorded in OUT, or None when there is none."""
+    path = out / STATE_FILE
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: expected JSON, found a parse error ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != STATE_SCHEMA:
+        raise ConfigError(f"{path}: expected a {STATE_SCHEMA} object, found something else")
+    return doc
+
+
+def is_ours(out: Path, path: Path) -> bool:
+    """True for files and folders a build writes: root files, split folders of shard files."""
+    rel = path.relative_to(out)
+    if len(rel.parts) == 1:
+        name = rel.parts[0]
+        if path.is_dir() and not path.is_symlink():
+            return bool(_SPLIT_DIR.match(name))
+        return name in ROOT_FILES or bool(_ROOT_TMP.match(name))
+    if len(rel.parts) == 2 and path.is_file() and not path.is_symlink():
+        name = rel.parts[1]
+        return bool(naming.SHARD_RE.match(name) or naming.TMP_RE.match(name))
+    return False
+
+
+def foreign_files(out: Path) -> list[Path]:
+    """Everything under OUT that a build would not have written."""
+    found: list[Path] = []
+    for child in sorted(out.iterdir()):
+        if not is_ours(out, child):
+            found.append(child)
+        elif child.is_dir():
+            found.extend(p for p in sorted(child.iterdir()) if not is_ours(out, p))
+    return found
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: was {old.get(k)!r}, now {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
+
+
+def _remove_ours(out: Path) -> None:
+    for child in sorted(out.iterdir()):
+        if child.is_dir():
+            for p in sorted(child.iterdir()):
+                p.unlink()
+            child.rmdir()
+        else:
+            child.unlink()
+
+
+def _remove_tmp(out: Path) -> None:
+    for p in sorted(out.glob("*.tmp")) + sorted(out.glob("*/*.tmp")):
+        if is_ours(out, p):
+            p.unlink()
+
+
+def _check_resume(cfg: BuildConfig, out: Path) -> None:
+    state = read_state(out)
+    if state is None:
+        raise ConfigError(f"{out}: --resume expected a previous flmprep build ({STATE_FILE}), found none")
+    from flmprep import __version__
+
+    if state.get("flmprep_version") != __version__:
+        raise ConfigError(f"{out}: --resume expected a build by flmprep {__version__}, found one by "
+                          f"{state.get('flmprep_version')!r}; use --overwrite to rebuild")
+    if state.get("config_hash") != cfg.hash():
+        diffs = _differences(state.get("config") or {}, cfg.to_json())
+        raise ConfigError(
+            f"{out}: --resume expected the config of the previous build (hash {state.get('config_hash')}), "
+            f"found a different one: {'; '.join(diffs) or 'hash differs'}; rerun with the same options "
+            "or use --overwrite")
+
+
+def prepare(cfg: BuildConfig) -> None:
+    """Make OUT ready for ``cfg``: see ``config.prepare_output``."""
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: expected a folder, found a file")
+    entries = sorted(out.iterdir()) if out.exists() else []
+    if entries and not (cfg.resume or cfg.overwrite):
+        raise ConfigError(f"--out {out}: expected an empty or new folder, found {len(entries)} entries "
+                          "(use --resume to continue that build or --overwrite to replace it)")
+    if entries:
+        foreign = foreign_files(out)
+        if foreign:
+            shown = ", ".join(str(p.relative_to(out)) for p in foreign[:5])
+            more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            raise ConfigError(f"--out {out}: expected only files of a flmprep build, found {shown}{more}; "
+                              "move them away or choose another --out")
+        if cfg.resume:
+            _check_resume(cfg, out)
+            _remove_tmp(out)
+            (out / "manifest.json").unlink(missing_ok=True)
+            log.info("resuming the build in %s", out)
+            return
+        log.info("overwriting the previous build in %s", out)
+        _remove_ours(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / STATE_FILE, state_doc(cfg))
+
+
+def check_plan(cfg: BuildConfig, fingerprint: str) -> None:
+    """Record the plan's fingerprint in OUT's state, or, when one is recorded (a resume), refuse
+    a different one: the records changed since the build began. No-op without a state file."""
+    out = Path(cfg.out)
+    state = read_state(out) if out.is_dir() else None
+    if state is None:
+        return
+    old = state.get("plan_fingerprint")
+    if old is None:
+        write_json_atomic(out / STATE_FILE, {**state, "plan_fingerprint": fingerprint})
+    elif old != fingerprint:
+        raise ConfigError(f"{out}: --resume expected the records of the previous build (plan fingerprint "
+                          f"{old[:16]}…), found different ones ({fingerprint[:16]}…): annotations, image "
+                          "sizes or rejects changed; use --overwrite to rebuild")

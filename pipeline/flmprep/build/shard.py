@@ -1,0 +1,143 @@
+"""``build_shard(task)``: the plain-Python unit of work that Spark or the process pool maps.
+
+Samples are written in member-name order; each source image is decoded once per run of its
+views; all views of a record are rendered before any is written, so a record is either whole
+in the shard or rejected. Members stream into a unique temporary file, renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+
+from flmprep import augment, imageio
+from flmprep.build.config import BuildConfig
+from flmprep.build.errors import BuildError
+from flmprep.build.plan import ShardItem, ShardTask, portable
+from flmprep.records import Reject
+from flmprep.shards import naming
+from flmprep.shards.manifest import Sidecar, fsync_dir, tmp_name, write_json_atomic
+from flmprep.shards.sample import SampleCodec, encode_sample
+from flmprep.shards.tarwriter import TarWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What a finished shard task reports back to the driver (small)."""
+
+    split: str
+    index: int
+    name: str
+    samples: int
+    records: int
+    bytes: int
+    sha256: str
+    rejects: tuple[Reject, ...]
+    seconds: float
+
+
+@lru_cache(maxsize=8)
+def _recipe(name: str, params_json: str) -> augment.Recipe:
+    return augment.get_recipe(name, **json.loads(params_json))
+
+
+def recipe_of(cfg: BuildConfig) -> augment.Recipe:
+    """The config's recipe, built once per process."""
+    return _recipe(cfg.recipe, json.dumps(dict(cfg.recipe_params), sort_keys=True))
+
+
+def codec_of(cfg: BuildConfig) -> SampleCodec:
+    return SampleCodec(cfg.image_format, cfg.quality, cfg.heatmaps, cfg.heatmap_size, cfg.sigma)
+
+
+def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
+    """(sample key, item index, view) in tar member order."""
+    entries = [(naming.sample_key(item.record.key, v), i, v)
+               for i, item in enumerate(task.items) for v in range(item.start, item.stop)]
+    return sorted(entries, key=lambda e: naming.member_order(e[0]))
+
+
+def _render_record(
+    task: ShardTask, item: ShardItem, views: list[tuple[str, int]], recipe: augment.Recipe, codec: SampleCodec
+) -> list[tuple[str, bytes]]:
+    """Decode the record's image once and encode the given (key, view) samples."""
+    rec = item.record
+    decoded = imageio.read_image(Path(task.config.root) / rec.image)
+    members: list[tuple[str, bytes]] = []
+    for key, view_index in views:
+        view = augment.render_view(recipe, decoded.pixels, rec, view=view_index,
+                                   build_seed=task.config.seed, split=task.split)
+        members.extend(encode_sample(key, rec, task.split, (decoded.width, decoded.height), view, codec))
+    return members
+
+
+def _reject(task: ShardTask, item: ShardItem, exc: imageio.ImageError | augment.AugmentError) -> Reject:
+    rec = item.record
+    reject = Reject(rec.key, exc.reason, f"{rec.image}: {exc.message}", rec.origin, rec.split)
+    return portable(reject, task.config.root)
+
+
+def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[str, Reject]]:
+    """Stream every sample of the task into ``writer``: (samples, owned records, rejects)."""
+    recipe, codec = recipe_of(task.config), codec_of(task.config)
+    samples = 0
+    owned: set[int] = set()
+    rejects: dict[str, Reject] = {}
+    for item_index, group in groupby(_sample_order(task), key=lambda e: e[1]):
+        item = task.items[item_index]
+        if item.record.key in rejects:
+            continue
+        views = [(key, view) for key, _, view in group]
+        try:
+            members = _render_record(task, item, views, recipe, codec)
+        except (imageio.ImageError, augment.AugmentError) as exc:
+            reject = _reject(task, item, exc)
+            if task.config.on_error == "fail":
+                raise BuildError.from_reject(reject) from exc
+            rejects[item.record.key] = reject
+            if item.owner:
+                log.info("shard %s/%s: rejected %s: %s", task.split, task.name, reject.key, reject.message)
+            else:
+                log.warning("shard %s/%s: dropped views %d..%d of %s (%s); the shard holding its first "
+                            "view counts the record", task.split, task.name, item.start, item.stop - 1,
+                            reject.key, reject.message)
+            continue
+        for name, data in members:
+            writer.add(name, data)
+        samples += len(views)
+        if item.owner:
+            owned.add(item_index)
+    return samples, len(owned), rejects
+
+
+def build_shard(task: ShardTask) -> ShardResult:
+    """Write ``OUT/<split>/shard-NNNN.tar`` and its sidecar; same task → same bytes."""
+    start = time.perf_counter()
+    tar_path = task.tar_path
+    tar_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_name(tar_path)
+    try:
+        with open(tmp, "wb") as fh:
+            writer = TarWriter(fh)
+            samples, records, rejects = _write_members(task, writer)
+            writer.close()
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, tar_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(tar_path.parent)
+    owned = {item.record.key for item in task.items if item.owner}
+    listed = tuple(sorted((r for r in rejects.values() if r.key in owned), key=lambda r: r.key))
+    side = Sidecar(task.split, tar_path.name, samples, records, writer.size, writer.sha256(), listed)
+    write_json_atomic(task.sidecar_path, side.to_json())
+    return ShardResult(task.split, task.index, task.name, samples, records, writer.size, writer.sha256(),
+                       tuple(sorted(rejects.values(), key=lambda r: r.key)), time.perf_counter() - start)

@@ -1,0 +1,115 @@
+"""A contact sheet of augmented views with their landmarks drawn, to look at a recipe before
+building millions of samples: the same reader, decoder and ``render_view`` the build uses."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flmprep import draw, imageio
+from flmprep.augment import AugmentError, Recipe, View, check_scheme, render_view
+from flmprep.formats import read_dataset, scheme_of
+from flmprep.records import FaceRecord
+from flmprep.schemes import get_scheme
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """The sheet (RGB uint8), how many views and records it shows, and the records skipped
+    (as "key: reason: message")."""
+
+    sheet: np.ndarray
+    views: int
+    records: int
+    skipped: list[str] = field(default_factory=list)
+
+
+def _records(dataset: str, root: Path, split: str, count: int) -> Iterator[FaceRecord]:
+    """The first ``count`` records of ``split`` (reading stops as soon as they are found)."""
+    return itertools.islice((r for r in read_dataset(dataset, root) if r.split == split), count)
+
+
+def _caption(record: FaceRecord, view: View) -> str:
+    a = view.augment
+    flip = " F" if a["flip"] else ""
+    return f"{record.key[-12:]} v{a['view']} {a['angle']:+.0f}° ×{a['scale']:.2f}{flip}"
+
+
+def preview(
+    dataset: str,
+    root: str | Path,
+    recipe: Recipe,
+    *,
+    n: int = 16,
+    seed: int = 0,
+    split: str = "train",
+    labels: bool = False,
+) -> PreviewResult:
+    """Render ``n`` views of the first ``n`` records of ``split`` (view 0 of each, then view 1,
+    ... when there are fewer records) and tile them with their landmarks drawn: image-left and
+    image-right points in two colours, hollow when outside the view."""
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 view, found {n}")
+    scheme = get_scheme(scheme_of(dataset))
+    check_scheme(recipe, scheme.name)
+    sources = _Sources(Path(root))
+    records = list(_records(dataset, Path(root), split, n))
+    tiles: list[np.ndarray] = []
+    captions: list[str] = []
+    shown: set[str] = set()
+    # on the train split every view index is a new random view; elsewhere there is one
+    for v in range(n if split == "train" else 1):
+        for record in records:
+            view = sources.render(recipe, record, v, seed, split) if len(tiles) < n else None
+            if view is not None:
+                tiles.append(
+                    draw.draw_landmarks(view.pixels, view.landmarks, view.visible, scheme, labels=labels)
+                )
+                captions.append(_caption(record, view))
+                shown.add(record.key)
+    if not tiles:
+        raise ValueError(
+            f"{dataset} at {root}: expected records of split {split!r} to preview, found none usable"
+        )
+    return PreviewResult(
+        draw.contact_sheet(tiles, captions=captions), len(tiles), len(shown), sources.skipped
+    )
+
+
+class _Sources:
+    """Decoded images by record (each read once) and the records that could not be shown."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pixels: dict[str, np.ndarray] = {}
+        self.skipped: list[str] = []
+        self._bad: set[str] = set()
+
+    def render(self, recipe: Recipe, record: FaceRecord, view: int, seed: int, split: str) -> View | None:
+        """The view, or None (logged and listed once) when the image or the crop fails."""
+        if record.key in self._bad:
+            return None
+        try:
+            if record.key not in self.pixels:
+                self.pixels[record.key] = imageio.read_image(self.root / record.image).pixels
+            return render_view(
+                recipe, self.pixels[record.key], record, view=view, build_seed=seed, split=split
+            )
+        except (AugmentError, imageio.ImageError) as e:
+            self._bad.add(record.key)
+            self.skipped.append(f"{record.key}: {e.reason}: {e.message}")
+            log.warning("preview: skipped %s: %s", record.key, e)
+            return None
+
+
+def write_preview(result: PreviewResult, out: str | Path) -> None:
+    """Write the sheet as PNG (or JPEG when ``out`` ends in .jpg/.jpeg)."""
+    fmt = "jpg" if str(out).lower().endswith((".jpg", ".jpeg")) else "png"
+    Path(out).write_bytes(imageio.encode(result.sheet, fmt))

@@ -1,0 +1,135 @@
+"""The sample codec: one rendered view → its tar members (image, canonical JSON, optional heatmaps).
+
+JSON is canonical (sorted keys, no spaces, UTF-8); landmarks and bbox are rounded to 4
+decimals, the transform keeps full float64 precision, so the bytes depend only on the values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from flmprep import imageio, targets
+from flmprep.records import FaceRecord
+
+if TYPE_CHECKING:
+    from flmprep.augment import View
+
+SAMPLE_SCHEMA = "flmprep.sample/1"
+HEATMAP_MEMBER = "hm.png"
+DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class SampleCodec:
+    """How samples are encoded: image codec and quality, and the optional heatmap member."""
+
+    image_format: str = "jpg"
+    quality: int = 95
+    heatmaps: bool = False
+    heatmap_size: tuple[int, int] = (64, 64)
+    sigma: float = 2.5
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Round to ``DECIMALS`` (``rint(x * 1e4) / 1e4``, so the repr is short); -0.0 becomes 0.0."""
+    return np.round(np.asarray(values, dtype=np.float64), DECIMALS) + 0.0
+
+
+def _points(points: np.ndarray) -> list[list[float]]:
+    out: list[list[float]] = _rounded(points).reshape(-1, 2).tolist()
+    return out
+
+
+def _bbox(points: list[list[float]]) -> list[float]:
+    """Extent of the (already rounded) points; rounding commutes with min and max."""
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def dumps(doc: Any) -> bytes:
+    """Canonical JSON bytes (sorted keys, ``(",", ":")`` separators, no NaN)."""
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode()
+
+
+def sample_doc(
+    key: str,
+    record: FaceRecord,
+    split: str,
+    source_size: tuple[int, int],
+    view: View,
+    image: dict[str, Any],
+    heatmap: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The ``KEY.json`` object of one sample (see docs/architecture.md, "Sample format")."""
+    matrix = np.asarray(view.matrix, dtype=np.float64)
+    landmarks = _points(view.landmarks)
+    doc: dict[str, Any] = {
+        "schema": SAMPLE_SCHEMA,
+        "key": key,
+        "dataset": record.dataset,
+        "split": split,
+        "scheme": record.scheme,
+        "image": image,
+        "landmarks": landmarks,
+        "visible": np.asarray(view.visible, dtype=bool).reshape(-1).tolist(),
+        "bbox": _bbox(landmarks),
+        "source": _source(record, source_size),
+        "transform": matrix[:2, :3].tolist(),
+        "augment": view.augment,
+        "attributes": dict(record.attributes),
+    }
+    if heatmap is not None:
+        doc["heatmap"] = heatmap
+    return doc
+
+
+def _source(record: FaceRecord, source_size: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "image": record.image,
+        "face": int(record.face),
+        "width": int(source_size[0]),
+        "height": int(source_size[1]),
+        "record": record.key,
+        "bbox": None if record.bbox is None else [float(v) for v in record.bbox],
+    }
+
+
+def encode_heatmaps(
+    view: View, out_size: tuple[int, int], codec: SampleCodec
+) -> tuple[bytes, dict[str, Any]]:
+    """The ``KEY.hm.png`` bytes and the JSON ``heatmap`` field for a view."""
+    pts = targets.to_heatmap_coords(view.landmarks, out_size, codec.heatmap_size)
+    maps = targets.render_heatmaps(pts, view.visible, codec.heatmap_size, codec.sigma)
+    cols, rows = targets.tile_grid(maps.shape[0])
+    doc = {"member": HEATMAP_MEMBER, "size": list(codec.heatmap_size), "sigma": float(codec.sigma),
+           "tiles": [cols, rows]}
+    return targets.encode_heatmaps_png(maps), doc
+
+
+def encode_sample(
+    key: str,
+    record: FaceRecord,
+    split: str,
+    source_size: tuple[int, int],
+    view: View,
+    codec: SampleCodec,
+) -> list[tuple[str, bytes]]:
+    """The members of one sample as (name, bytes), sorted by name."""
+    pixels = np.asarray(view.pixels)
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 or pixels.shape[2] == 1 else 3
+    image = {"format": codec.image_format, "width": int(width), "height": int(height), "channels": channels}
+    members = [(f"{key}.{codec.image_format}", imageio.encode(pixels, codec.image_format, codec.quality))]
+    heatmap = None
+    if codec.heatmaps:
+        png, heatmap = encode_heatmaps(view, (int(width), int(height)), codec)
+        members.append((f"{key}.{HEATMAP_MEMBER}", png))
+    doc = sample_doc(key, record, split, source_size, view, image, heatmap)
+    members.append((f"{key}.json", dumps(doc)))
+    return sorted(members)

@@ -1,0 +1,28 @@
+"""``torchrun --nproc_per_node=N -m flmprep.train --data OUT --model M [options]``: one rank per process."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import click
+
+from flmprep.train.config import from_options, train_options
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@train_options
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int, **kwargs: Any) -> None:
+    """Train a landmark model on built shards (a rank of a torchrun job, or a single process)."""
+    rank = os.environ.get("RANK", "0")
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format=f"%(levelname)s rank{rank} %(name)s: %(message)s")
+    from flmprep.train.loop import run
+
+    run(from_options(**kwargs))
+
+
+if __name__ == "__main__":
+    main()

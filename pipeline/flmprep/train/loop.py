@@ -1,0 +1,265 @@
+"""The training loop: one process per rank, DDP when torchrun starts several.
+
+Per epoch: a fresh epoch plan (same number of steps on every rank), the train
+pass, validation on the whole validation split, ``history.jsonl`` and the
+checkpoints (rank 0), and ``epochs/rank{R}-epoch{E}.json`` with each rank's
+step count (and sample keys under ``--record-keys``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from flmprep.train import checkpoint
+from flmprep.train.balance import plan_epoch
+from flmprep.train.config import TrainConfig
+from flmprep.train.data import EpochStream, make_loader
+from flmprep.train.models import ModelSpec, build_model, place, prepare_images
+from flmprep.train.predict import EvalSetup, Report, batch_loss, predict, score
+from flmprep.train.runtime import Runtime, autocast, barrier, gather, start, stop
+from flmprep.train.shardio import Manifest, first_sample, read_manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class State:
+    """Mutable training state: model, optimizer, scheduler, progress."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    epoch: int = 0
+    best_val_loss: float = math.inf
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """One rank's account of one training epoch."""
+
+    epoch: int
+    steps: int
+    samples: int
+    loss: float
+    seconds: float
+    keys: tuple[str, ...]
+
+
+def model_spec(manifest: Manifest, cfg: TrainConfig) -> ModelSpec:
+    """The model spec for the dataset's scheme and image size (read from its first sample)."""
+    doc = first_sample(manifest, cfg.train_split)
+    image = doc.get("image") or {}
+    width, height = int(image.get("width", 0)), int(image.get("height", 0))
+    if width <= 0 or height <= 0:
+        raise ValueError(f"first sample {doc.get('key')!r}: expected image width and height, found {image}")
+    return ModelSpec(cfg.model, len(doc["landmarks"]), width, height, cfg.sigma)
+
+
+def make_state(spec: ModelSpec, cfg: TrainConfig, runtime: Runtime) -> State:
+    """Model (DDP-wrapped when distributed), optimizer and step scheduler."""
+    torch.manual_seed(cfg.seed)
+    model: nn.Module = place(build_model(spec), runtime.device)
+    if runtime.distributed:
+        ids = [runtime.device.index] if runtime.cuda else None
+        model = DistributedDataParallel(model, device_ids=ids)
+    params = model.parameters()
+    opt: torch.optim.Optimizer
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(cfg.milestones), gamma=cfg.gamma)
+    return State(model, opt, sched)
+
+
+def bare(model: nn.Module) -> nn.Module:
+    """The model without its DDP wrapper."""
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def resume(state: State, cfg: TrainConfig, runtime: Runtime) -> None:
+    """Load OUTPUT/last.pt into ``state`` (weights, optimizer, scheduler, epoch, best loss)."""
+    ckpt = checkpoint.load(cfg.output / checkpoint.LAST, map_location=runtime.device)
+    bare(state.model).load_state_dict(ckpt.model)
+    if ckpt.optimizer is not None:
+        state.optimizer.load_state_dict(ckpt.optimizer)
+    if ckpt.scheduler is not None:
+        state.scheduler.load_state_dict(ckpt.scheduler)
+    state.epoch, state.best_val_loss = ckpt.epoch, ckpt.best_val_loss
+    log.info("resumed from %s at epoch %d", cfg.output / checkpoint.LAST, ckpt.epoch)
+
+
+def train_epoch(
+    state: State, cfg: TrainConfig, manifest: Manifest, spec: ModelSpec, runtime: Runtime
+) -> EpochResult:
+    """One pass over this rank's share of the training split."""
+    epoch = state.epoch + 1
+    plan = plan_epoch(
+        manifest.shards(cfg.train_split),
+        world=runtime.world,
+        workers=max(1, cfg.workers),
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        epoch=epoch,
+    )
+    stream = EpochStream(
+        manifest.root, plan, runtime.rank, cfg.batch_size, cfg.shuffle_buffer, cfg.seed, epoch
+    )
+    state.model.train()
+    steps, samples, loss_sum, keys = 0, 0, 0.0, []
+    began = time.perf_counter()
+    for cpu_batch in make_loader(stream, cfg.workers, pin_memory=runtime.cuda):
+        batch = cpu_batch.to(runtime.device, non_blocking=True)
+        with autocast(runtime, cfg.amp):
+            out = state.model(prepare_images(batch.images))
+        loss = batch_loss(out, batch, spec, cfg.loss)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        steps, samples = steps + 1, samples + len(batch)
+        loss_sum += float(loss.detach())
+        if cfg.record_keys:
+            keys += cpu_batch.keys
+    state.scheduler.step()
+    if steps != plan.steps[runtime.rank]:
+        raise RuntimeError(
+            f"rank {runtime.rank}: expected {plan.steps[runtime.rank]} steps (plan), ran {steps}"
+        )
+    seconds = time.perf_counter() - began
+    return EpochResult(epoch, steps, samples, loss_sum / max(1, steps), seconds, tuple(keys))
+
+
+def validation_split(manifest: Manifest, cfg: TrainConfig) -> str:
+    """``--val-split``, else ``val`` when the dataset has it, else ``test``, else "" (none)."""
+    if cfg.val_split:
+        manifest.shards(cfg.val_split)
+        return cfg.val_split
+    return next((s for s in ("val", "test") if manifest.splits.get(s)), "")
+
+
+def write_epoch_record(cfg: TrainConfig, runtime: Runtime, result: EpochResult) -> None:
+    """OUTPUT/epochs/rank{R}-epoch{E}.json: this rank's steps, samples (and keys)."""
+    folder = cfg.output / "epochs"
+    folder.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {
+        "rank": runtime.rank,
+        "epoch": result.epoch,
+        "steps": result.steps,
+        "samples": result.samples,
+    }
+    if cfg.record_keys:
+        doc["keys"] = list(result.keys)
+    path = folder / f"rank{runtime.rank}-epoch{result.epoch:03d}.json"
+    path.write_text(json.dumps(doc, sort_keys=True) + "\n", "utf-8")
+
+
+def save_checkpoints(state: State, cfg: TrainConfig, spec: ModelSpec, scheme: str, val_loss: float) -> bool:
+    """Write last.pt, and best.pt when ``val_loss`` improves; returns whether it did."""
+    improved = val_loss < state.best_val_loss
+    if improved:
+        state.best_val_loss = val_loss
+    ckpt = checkpoint.Checkpoint(
+        spec,
+        scheme,
+        state.epoch,
+        state.best_val_loss,
+        bare(state.model).state_dict(),
+        state.optimizer.state_dict(),
+        state.scheduler.state_dict(),
+        cfg.to_json(),
+    )
+    checkpoint.save(cfg.output / checkpoint.LAST, ckpt)
+    if improved:
+        checkpoint.save(cfg.output / checkpoint.BEST, ckpt)
+    return improved
+
+
+def _output_problem(cfg: TrainConfig) -> str:
+    """Why OUTPUT cannot be used as asked ("" when it can)."""
+    last = cfg.output / checkpoint.LAST
+    if cfg.resume and not last.is_file():
+        return f"--resume: expected {last} from an earlier run, found none"
+    if not cfg.resume and last.exists():
+        return f"{cfg.output} already holds {checkpoint.LAST}; pass --resume or another --output"
+    return ""
+
+
+def _check_output(cfg: TrainConfig, runtime: Runtime) -> None:
+    """Refuse a wrong OUTPUT on every rank together (no rank is left waiting in a collective)."""
+    problems = [p for p in gather(runtime, _output_problem(cfg)) if p]
+    if problems:
+        error = FileNotFoundError if cfg.resume else FileExistsError
+        raise error(problems[0])
+
+
+def run(cfg: TrainConfig) -> list[dict[str, Any]]:
+    """Train as configured (this process is one rank); returns the history rows (on every rank)."""
+    runtime = start()
+    try:
+        return _run(cfg, runtime)
+    finally:
+        stop(runtime)
+
+
+def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
+    _check_output(cfg, runtime)
+    manifest = read_manifest(cfg.data)
+    spec = model_spec(manifest, cfg)
+    state = make_state(spec, cfg, runtime)
+    if cfg.resume:
+        resume(state, cfg, runtime)
+    cfg.output.mkdir(parents=True, exist_ok=True)
+    val = validation_split(manifest, cfg)
+    history = []
+    while state.epoch < cfg.epochs:
+        result = train_epoch(state, cfg, manifest, spec, runtime)
+        state.epoch = result.epoch
+        write_epoch_record(cfg, runtime, result)
+        report = _validate(state, cfg, manifest, spec, runtime, val)
+        row = _history_row(result, report, gather(runtime, result.loss))
+        history.append(row)
+        if runtime.is_main:
+            row["best"] = save_checkpoints(
+                state, cfg, spec, manifest.scheme, report.loss if report else result.loss
+            )
+            with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, sort_keys=True) + "\n")
+        val_text = f", val loss {report.loss:.5f}, NME {report.overall.nme:.4f}" if report else ""
+        log.info(
+            "epoch %d: %d steps, train loss %.5f%s", result.epoch, result.steps, row["train_loss"], val_text
+        )
+        barrier(runtime)
+    return history
+
+
+def _validate(
+    state: State, cfg: TrainConfig, manifest: Manifest, spec: ModelSpec, runtime: Runtime, split: str
+) -> Report | None:
+    if not split:
+        return None
+    setup = EvalSetup(
+        manifest.root, manifest.shards(split), spec, cfg.loss, cfg.batch_size, cfg.workers, cfg.amp
+    )
+    return score(predict(bare(state.model), setup, runtime), manifest.scheme, split)
+
+
+def _history_row(result: EpochResult, report: Report | None, losses: list[float]) -> dict[str, Any]:
+    """One line of history.jsonl: the epoch, its steps, the rank-averaged train loss, validation scores."""
+    row: dict[str, Any] = {
+        "epoch": result.epoch,
+        "steps": result.steps,
+        "train_loss": sum(losses) / len(losses),
+        "samples_per_s": result.samples * len(losses) / max(result.seconds, 1e-9),
+    }
+    if report is not None:
+        row["val"] = report.to_json()
+    return row

@@ -1,0 +1,234 @@
+"""Check a built dataset against its ``manifest.json``: every listed shard exists with the recorded
+sha256, byte size and sample count, no shard is unlisted, every sample validates, sidecars and
+``rejects.jsonl`` agree with the manifest. Each problem is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flmprep.errors import FlmprepError
+from flmprep.shards.reader import Limits, ShardReadError, iter_samples
+from flmprep.validate import check_sample, manifest_problems, parse_json, sidecar_problems
+
+log = logging.getLogger(__name__)
+_CHUNK = 1 << 20
+_SIDECAR_FIELDS = ("samples", "records", "bytes", "sha256")
+
+
+def _is_sidecar(path: Path) -> bool:
+    return path.suffix == ".json" and path.name.startswith("shard-")
+
+
+class ManifestError(FlmprepError):
+    """The manifest is missing or unreadable: nothing else can be checked."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem: the file (relative to the output root) and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything verify found; ``ok`` when there is no problem."""
+
+    root: str
+    shards: int
+    samples: int
+    problems: tuple[Problem, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "shards": self.shards,
+            "samples": self.samples,
+            "problems": [str(p) for p in self.problems],
+            "warnings": list(self.warnings),
+        }
+
+
+def load_manifest(root: Path) -> dict[str, Any]:
+    """The parsed ``manifest.json``; raises ``ManifestError`` when missing or not JSON."""
+    path = root / "manifest.json"
+    try:
+        doc = parse_json(path.read_bytes())
+    except OSError as e:
+        raise ManifestError(f"{path}: expected a manifest, found none ({e.strerror or e})") from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: expected valid JSON, found: {e}") from e
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path}: expected a JSON object, found {type(doc).__name__}")
+    return doc
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    """(sha256 hex, byte size) of a file."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def listed_shards(manifest: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(split, shard entry) for every shard the manifest lists (skips malformed entries)."""
+    splits = manifest.get("splits")
+    for split, body in splits.items() if isinstance(splits, dict) else []:
+        shards = body.get("shards") if isinstance(body, dict) else None
+        for entry in shards if isinstance(shards, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                yield split, entry
+
+
+class _Checker:
+    """Accumulates problems while walking one output folder."""
+
+    def __init__(self, root: Path, manifest: dict[str, Any], limits: Limits, samples: bool) -> None:
+        self.root, self.manifest, self.limits, self.check_samples = root, manifest, limits, samples
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.keys: set[str] = set()
+        self.samples = 0
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def run(self) -> Report:
+        for line in manifest_problems(self.manifest):
+            self.add("manifest.json", line)
+        listed = list(listed_shards(self.manifest))
+        for split, entry in listed:
+            self.shard(split, entry)
+        self.unlisted({entry["path"] for _, entry in listed})
+        self.rejects()
+        return Report(str(self.root), len(listed), self.samples, tuple(self.problems), tuple(self.warnings))
+
+    def shard(self, split: str, entry: dict[str, Any]) -> None:
+        rel = entry["path"]
+        path = self.root / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            self.add(
+                "manifest.json", f"shard path {rel!r}: expected <split>/shard-NNNN.tar, found a path outside"
+            )
+            return
+        if not path.is_file():
+            self.add(rel, "expected the shard listed in manifest.json, found no file")
+            return
+        digest, size = sha256_of(path)
+        if size != entry.get("bytes"):
+            self.add(rel, f"expected {entry.get('bytes')} bytes (manifest), found {size}")
+        if digest != entry.get("sha256"):
+            self.add(rel, f"expected sha256 {entry.get('sha256')} (manifest), found {digest}")
+        count = self.shard_samples(rel, path, split)
+        if count is not None and count != entry.get("samples"):
+            self.add(rel, f"expected {entry.get('samples')} samples (manifest), found {count}")
+        self.sidecar(split, rel, path, entry)
+
+    def shard_samples(self, rel: str, path: Path, split: str) -> int | None:
+        """Stream and validate the samples of one shard; None when it cannot be read through."""
+        count = 0
+        try:
+            for sample in iter_samples(path, limits=self.limits):
+                count += 1
+                if sample.key in self.keys:
+                    self.add(rel, f"{sample.key}: expected unique sample keys, found a duplicate")
+                self.keys.add(sample.key)
+                if self.check_samples:
+                    self.sample_problems(rel, sample, split)
+        except ShardReadError as e:
+            self.add(rel, f"unreadable: {e}")
+            return None
+        self.samples += count
+        return count
+
+    def sample_problems(self, rel: str, sample: Any, split: str) -> None:
+        doc, problems = check_sample(sample)
+        for line in problems:
+            self.add(rel, f"{sample.key}: {line}")
+        if doc is None or problems:
+            return
+        for field, want in (
+            ("split", split),
+            ("scheme", self.manifest.get("scheme")),
+            ("dataset", self.manifest.get("dataset")),
+        ):
+            if doc[field] != want:
+                self.add(rel, f"{sample.key}: /{field}: expected {want!r} (manifest), found {doc[field]!r}")
+
+    def sidecar(self, split: str, rel: str, path: Path, entry: dict[str, Any]) -> None:
+        side = path.with_suffix(".json")
+        side_rel = Path(rel).with_suffix(".json").as_posix()
+        try:
+            doc = parse_json(side.read_bytes())
+        except OSError:
+            self.add(side_rel, "expected the shard's sidecar, found no file")
+            return
+        except (ValueError, UnicodeDecodeError) as e:
+            self.add(side_rel, f"expected valid JSON, found: {e}")
+            return
+        problems = sidecar_problems(doc)
+        for line in problems:
+            self.add(side_rel, line)
+        if problems:
+            return
+        expected = {"split": split, "name": path.name, **{f: entry.get(f) for f in _SIDECAR_FIELDS}}
+        for field, want in expected.items():
+            if doc[field] != want:
+                self.add(side_rel, f"/{field}: expected {want!r} (manifest), found {doc[field]!r}")
+
+    def unlisted(self, listed: set[str]) -> None:
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            if path.name.endswith(".tmp"):
+                self.warnings.append(f"{rel}: leftover temporary file (an interrupted build?)")
+            elif path.suffix == ".tar" and rel not in listed:
+                self.add(rel, "expected only shards listed in manifest.json, found an unlisted shard")
+            elif _is_sidecar(path) and Path(rel).with_suffix(".tar").as_posix() not in listed:
+                self.add(rel, "expected sidecars only next to listed shards, found an unlisted sidecar")
+
+    def rejects(self) -> None:
+        path = self.root / "rejects.jsonl"
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError:
+            self.add("rejects.jsonl", "expected the list of rejected records, found no file")
+            return
+        reasons: Counter[str] = Counter()
+        for n, line in enumerate(lines, 1):
+            try:
+                reasons[str(json.loads(line)["reason"])] += 1
+            except (ValueError, KeyError, TypeError) as e:
+                self.add(
+                    "rejects.jsonl", f"line {n}: expected a reject object with a reason, found error {e}"
+                )
+        stated = self.manifest.get("rejects", {}).get("by_reason")
+        if isinstance(stated, dict) and dict(reasons) != {k: v for k, v in stated.items() if v}:
+            self.add("rejects.jsonl", f"expected counts by reason {stated} (manifest), found {dict(reasons)}")
+
+
+def verify_output(root: Path, *, limits: Limits | None = None, samples: bool = True) -> Report:
+    """Check the dataset at ``root``; ``samples=False`` skips per-sample validation (counts still checked)."""
+    manifest = load_manifest(root)
+    log.info("verifying %s", root)
+    return _Checker(root, manifest, limits or Limits(), samples).run()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make demo`: synthesize a CelebA-format dataset, build shards with spark-submit, inspect one shard.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=demo-out
+if [ -x .venv/bin/python ]; then export PATH="$PWD/.venv/bin:$PATH"; fi  # `make demo` does this too
+PYTHON="$(command -v python)"
+export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PYTHON}" PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$PYTHON}"
+export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+
+step() { printf '\n$ %s\n' "$*"; "$@"; }
+
+rm -rf "$OUT/data"
+step flmprep synth celeba "$OUT/data" --n 200 --seed 0
+step spark-submit jobs/build_shards.py --dataset celeba --crops 20 \
+    --root "$OUT/data" --out "$OUT/shards" --overwrite
+step flmprep inspect "$OUT/shards/train/shard-0000.tar"

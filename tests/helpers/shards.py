@@ -1,0 +1,215 @@
+"""Write shards, sidecars and manifests that follow docs/architecture.md exactly, with `tarfile`.
+
+Used by the inspect/verify/schema/tar-safety tests (and the inspect benchmark) so that they do not
+depend on the builder; the end-to-end tests check the builder's own output against the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from flmprep.schemes import get_scheme
+
+Members = list[tuple[str, bytes]]
+
+
+def dumps(doc: Any) -> bytes:
+    """JSON as the builder writes it: sorted keys, no spaces."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+def image_bytes(width: int, height: int, fmt: str = "jpg", channels: int = 3, seed: int = 0) -> bytes:
+    """A small encoded test image (a smooth gradient plus noise)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = ((xx * 255) // max(width - 1, 1) + (yy * 128) // max(height - 1, 1)) % 256
+    pixels = np.clip(base[:, :, None] + rng.integers(-20, 20, (height, width, channels)), 0, 255)
+    ok, buf = cv2.imencode(f".{fmt}", pixels.astype(np.uint8).squeeze())
+    assert ok
+    return buf.tobytes()
+
+
+def heatmap_bytes(k: int, size: int = 16) -> tuple[bytes, list[int]]:
+    """A tiled uint8 heatmap PNG for K maps of size×size, and its [cols, rows]."""
+    cols = math.ceil(math.sqrt(k))
+    rows = math.ceil(k / cols)
+    tiles = np.zeros((rows * size, cols * size), np.uint8)
+    for i in range(k):
+        r, c = divmod(i, cols)
+        tiles[r * size + size // 2, c * size + size // 2] = 255
+    ok, buf = cv2.imencode(".png", tiles)
+    assert ok
+    return buf.tobytes(), [cols, rows]
+
+
+def sample_doc(
+    record: str,
+    view: int = 0,
+    *,
+    scheme: str = "celeba5",
+    split: str = "train",
+    size: tuple[int, int] = (96, 96),
+    fmt: str = "jpg",
+    channels: int = 3,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A sample JSON document with K landmarks spread over the image."""
+    k = get_scheme(scheme).num_points
+    rng = np.random.default_rng(seed)
+    w, h = size
+    pts = np.round(rng.uniform([2, 2], [w - 3, h - 3], (k, 2)), 4)
+    if view % 3 == 2:
+        pts[0] = (-1.5, 3.25)  # one point outside the image
+    return {
+        "schema": "flmprep.sample/1",
+        "key": f"{record}_v{view:02d}",
+        "dataset": "celeba",
+        "split": split,
+        "scheme": scheme,
+        "image": {"format": fmt, "width": w, "height": h, "channels": channels},
+        "landmarks": pts.tolist(),
+        "visible": [bool(0 <= x <= w - 1 and 0 <= y <= h - 1) for x, y in pts],
+        "bbox": [*pts.min(axis=0).tolist(), *pts.max(axis=0).tolist()],
+        "source": {
+            "image": f"img/{record}.jpg",
+            "face": 0,
+            "width": 500,
+            "height": 400,
+            "record": record,
+            "bbox": None,
+        },
+        "transform": [
+            [0.5, 0.0, -10.25 + view],
+            [0.0, 0.5, -3.0],
+        ],
+        "augment": {
+            "recipe": "celeba",
+            "view": view,
+            "seed": 1234 + view,
+            "angle": 5.0 * view,
+            "scale": 1.0 + 0.01 * view,
+            "flip": view % 2 == 1,
+            "params": {"shift": [0.1 * view, -0.05]},
+            "photometric": None,
+        },
+        "attributes": {},
+    }
+
+
+def sample_members(doc: dict[str, Any], *, heatmap: bool = False, seed: int = 0) -> Members:
+    """The members of one sample (sorted by name); adds ``heatmap`` settings to ``doc`` when asked."""
+    key, image = doc["key"], doc["image"]
+    members = [
+        (
+            f"{key}.{image['format']}",
+            image_bytes(image["width"], image["height"], image["format"], image["channels"], seed),
+        )
+    ]
+    if heatmap:
+        data, tiles = heatmap_bytes(len(doc["landmarks"]))
+        doc["heatmap"] = {"member": "hm.png", "size": [16, 16], "sigma": 2.5, "tiles": tiles}
+        members.append((f"{key}.hm.png", data))
+    members.append((f"{key}.json", dumps(doc)))
+    return sorted(members)
+
+
+def tar_bytes(members: Members) -> bytes:
+    """A tar holding ``members`` in the given order, with fixed mtime/uid/gid (reproducible bytes)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def shard_members(
+    records: list[str],
+    views: int = 1,
+    *,
+    heatmap: bool = False,
+    scheme: str = "celeba5",
+    split: str = "train",
+    size: tuple[int, int] = (96, 96),
+) -> Members:
+    """All members of a shard with ``views`` samples per record, in sorted name order."""
+    members: Members = []
+    for i, record in enumerate(records):
+        for view in range(views):
+            doc = sample_doc(record, view, scheme=scheme, split=split, size=size, seed=i * 100 + view)
+            members += sample_members(doc, heatmap=heatmap, seed=i)
+    return sorted(members)
+
+
+def write_shard(path: Path, members: Members) -> bytes:
+    """Write a tar of ``members`` to ``path`` and return its bytes."""
+    data = tar_bytes(members)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def write_dataset(out: Path, layout: dict[str, list[int]], *, heatmap: bool = False) -> dict[str, Any]:
+    """A built dataset: per split, shards holding the given numbers of samples; returns the manifest."""
+    splits: dict[str, Any] = {}
+    for split, counts in layout.items():
+        shards = []
+        for n, count in enumerate(counts):
+            records = [f"celeba_{split}{n:02d}{i:04d}_f0" for i in range(count)]
+            data = write_shard(
+                out / split / f"shard-{n:04d}.tar", shard_members(records, heatmap=heatmap, split=split)
+            )
+            entry = {
+                "path": f"{split}/shard-{n:04d}.tar",
+                "samples": count,
+                "records": count,
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+            sidecar = {
+                "schema": "flmprep.shard/1",
+                "split": split,
+                "name": f"shard-{n:04d}.tar",
+                "samples": count,
+                "records": count,
+                "bytes": len(data),
+                "sha256": entry["sha256"],
+                "rejects": {"by_reason": {}},
+                "rejected": [],
+            }
+            (out / split / f"shard-{n:04d}.json").write_bytes(dumps(sidecar))
+            shards.append(entry)
+        total = sum(counts)
+        splits[split] = {"shards": shards, "samples": total, "records": total, "rejected": 0}
+    samples = sum(s["samples"] for s in splits.values())
+    config = {"dataset": "celeba", "recipe": "celeba", "seed": 0}
+    manifest = {
+        "schema": "flmprep.manifest/1",
+        "flmprep_version": "0.1.0",
+        "dataset": "celeba",
+        "scheme": "celeba5",
+        "recipe": "celeba",
+        "config": config,
+        "config_hash": hashlib.sha256(dumps(config)).hexdigest(),
+        "splits": splits,
+        "totals": {
+            "input_records": samples,
+            "written_records": samples,
+            "rejected_records": 0,
+            "samples": samples,
+        },
+        "rejects": {"by_reason": {}},
+    }
+    (out / "manifest.json").write_bytes(dumps(manifest))
+    (out / "rejects.jsonl").write_bytes(b"")
+    return manifest

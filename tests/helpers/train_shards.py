@@ -1,0 +1,159 @@
+"""Write small built datasets (tar shards + manifest.json) in the documented sample format.
+
+For the trainer's tests, independent of ``flmprep build``: each sample is a dark
+image with a bright face-like pattern drawn around its landmarks (a learnable
+signal), a similarity transform source → output, and the JSON fields of
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import simplejpeg
+
+# celeba5 mean shape in a 96×96 crop: eyes, nose, mouth corners (x, y).
+MEAN_SHAPE = np.array([[34.0, 40.0], [62.0, 40.0], [48.0, 55.0], [37.0, 70.0], [59.0, 70.0]])
+WFLW_FLAGS = ("pose", "expression", "illumination", "makeup", "occlusion", "blur")
+
+
+def _landmarks(rng: np.random.Generator, size: int) -> np.ndarray:
+    scale = size / 96.0 * rng.uniform(0.85, 1.15)
+    centre = np.array([size / 2.0, size / 2.0]) + rng.uniform(-8, 8, size=2) * size / 96.0
+    pts = (MEAN_SHAPE - 48.0) * scale + centre + rng.normal(0.0, 1.0, size=MEAN_SHAPE.shape)
+    return pts.astype(np.float32)
+
+
+def _image(pts: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    img = rng.integers(0, 40, size=(size, size, 3), dtype=np.uint8)
+    centre = pts.mean(axis=0)
+    axes = (int(abs(pts[1, 0] - pts[0, 0]) * 1.1), int(abs(pts[3, 1] - pts[0, 1]) * 1.4))
+    cv2.ellipse(img, (int(centre[0]), int(centre[1])), axes, 0, 0, 360, (90, 90, 90), -1)
+    for x, y in pts:
+        cv2.circle(img, (round(float(x)), round(float(y))), max(2, size // 40), (250, 250, 250), -1)
+    return img
+
+
+def _transform(rng: np.random.Generator) -> np.ndarray:
+    """A source → output similarity (scale, small rotation, shift) as 2×3."""
+    s, a = rng.uniform(0.3, 0.6), rng.uniform(-0.3, 0.3)
+    c, d = s * np.cos(a), s * np.sin(a)
+    return np.array([[c, -d, rng.uniform(-60, -10)], [d, c, rng.uniform(-60, -10)]])
+
+
+def sample_doc(
+    key: str, split: str, pts: np.ndarray, size: int, tf: np.ndarray, attrs: dict[str, Any]
+) -> dict:
+    """The KEY.json document of one sample."""
+    visible = [bool(0 <= x <= size - 1 and 0 <= y <= size - 1) for x, y in pts]
+    return {
+        "schema": "flmprep.sample/1",
+        "key": key,
+        "dataset": "celeba",
+        "split": split,
+        "scheme": "celeba5",
+        "image": {"format": "jpg", "width": size, "height": size, "channels": 3},
+        "landmarks": [[round(float(x), 4), round(float(y), 4)] for x, y in pts],
+        "visible": visible,
+        "bbox": [round(float(v), 4) for v in (*pts.min(axis=0), *pts.max(axis=0))],
+        "source": {
+            "image": f"img/{key}.jpg",
+            "face": 0,
+            "width": 500,
+            "height": 400,
+            "record": key,
+            "bbox": None,
+        },
+        "transform": tf.tolist(),
+        "augment": {
+            "recipe": "celeba",
+            "view": 0,
+            "seed": 0,
+            "angle": 0.0,
+            "scale": 1.0,
+            "flip": False,
+            "params": {},
+            "photometric": None,
+        },
+        "attributes": attrs,
+    }
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o444
+    tar.addfile(info, io.BytesIO(data))
+
+
+def write_shard(
+    path: Path, split: str, index: int, count: int, size: int, rng: np.random.Generator, flags: bool
+) -> list[str]:
+    """One tar of ``count`` samples; returns their keys in tar order."""
+    members: dict[str, bytes] = {}
+    keys = []
+    for i in range(count):
+        key = f"synth_{split}_{index:04d}_{i:05d}_f0_v00"
+        pts = _landmarks(rng, size)
+        attrs = {f: bool(rng.random() < 0.3) for f in WFLW_FLAGS} if flags else {}
+        doc = sample_doc(key, split, pts, size, _transform(rng), attrs)
+        members[f"{key}.jpg"] = simplejpeg.encode_jpeg(_image(pts, size, rng), quality=92, colorspace="RGB")
+        members[f"{key}.json"] = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        keys.append(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(members):
+            _add(tar, name, members[name])
+    return keys
+
+
+def write_dataset(
+    root: Path, splits: Mapping[str, Sequence[int]], *, size: int = 96, seed: int = 0, flags: bool = False
+) -> dict[str, list[str]]:
+    """A dataset at ``root``: per split, shards holding the given sample counts; returns keys per split."""
+    rng = np.random.default_rng(seed)
+    manifest_splits: dict[str, Any] = {}
+    keys: dict[str, list[str]] = {}
+    for split, counts in splits.items():
+        shards, keys[split] = [], []
+        for index, count in enumerate(counts):
+            rel = f"{split}/shard-{index:04d}.tar"
+            keys[split] += write_shard(root / rel, split, index, count, size, rng, flags)
+            data = (root / rel).read_bytes()
+            shards.append(
+                {
+                    "path": rel,
+                    "samples": count,
+                    "records": count,
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+        manifest_splits[split] = {
+            "shards": shards,
+            "samples": sum(counts),
+            "records": sum(counts),
+            "rejected": 0,
+        }
+    total = sum(sum(c) for c in splits.values())
+    manifest = {
+        "schema": "flmprep.manifest/1",
+        "flmprep_version": "0.1.0",
+        "dataset": "celeba",
+        "scheme": "celeba5",
+        "recipe": "celeba",
+        "config": {"size": size},
+        "config_hash": "0" * 64,
+        "splits": manifest_splits,
+        "totals": {"input_records": total, "written_records": total, "rejected_records": 0, "samples": total},
+        "rejects": {"by_reason": {}},
+    }
+    (root / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1), "utf-8")
+    return keys

@@ -1,0 +1,93 @@
+"""The plan: exact shard sizes, every (record, view) exactly once, one owner, seeded order."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flmprep.build.config import BuildConfig
+from flmprep.build.plan import Plan, ProbeResult, make_plan, split_permutation
+from flmprep.records import FaceRecord, Reject
+
+PTS = np.zeros((5, 2), dtype=np.float32)
+
+
+def _cfg(tmp: Path, n: int, crops: int, seed: int = 0) -> BuildConfig:
+    return BuildConfig(dataset="celeba", root=str(tmp), out=str(tmp / "out"), recipe="celeba",
+                       recipe_params={"crops": crops}, samples_per_shard=n, seed=seed)
+
+
+def _results(counts: dict[str, int], rejected: int = 0) -> list[list[ProbeResult]]:
+    flat: list[ProbeResult] = []
+    for split, n in counts.items():
+        for i in range(n):
+            key = f"celeba_{split}{i:05d}_f0"
+            rec = FaceRecord(key, "celeba", split, f"img/{split}{i}.jpg", 0, "celeba5", PTS)
+            flat.append(ProbeResult(key, split, record=rec, width=100, height=80))
+    for i in range(rejected):
+        key = f"celeba_bad{i:03d}_f0"
+        flat.append(ProbeResult(key, "train", reject=Reject(key, "missing_image", "gone", "", "train")))
+    return [flat[i:i + 7] for i in range(0, len(flat), 7)]
+
+
+def _check(plan: Plan, counts: dict[str, int], crops: int, n: int) -> None:
+    for split, records in counts.items():
+        tasks = plan.split_tasks(split)
+        views = crops if split == "train" else 1
+        assert [t.index for t in tasks] == list(range(len(tasks)))
+        assert all(t.samples == n for t in tasks[:-1])
+        assert sum(t.samples for t in tasks) == records * views
+        assert all(t.samples == sum(i.stop - i.start for i in t.items) for t in tasks)
+        seen = Counter((i.record.key, v) for t in tasks for i in t.items for v in range(i.start, i.stop))
+        assert set(seen.values()) <= {1}
+        assert len(seen) == records * views
+        owners = Counter(i.record.key for t in tasks for i in t.items if i.owner)
+        assert len(owners) == records and set(owners.values()) <= {1}
+        assert all(i.owner == (i.start == 0) for t in tasks for i in t.items)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 9), st.integers(1, 4), st.integers(1, 13), st.integers(0, 3))
+def test_every_shard_but_the_last_holds_exactly_n(
+    train: int, test: int, crops: int, n: int, bad: int
+) -> None:
+    counts = {"train": train, "test": test}
+    cfg = _cfg(Path("/nonexistent"), n, crops)
+    plan = make_plan(cfg, _results(counts, bad))
+    _check(plan, counts, crops, n)
+    assert plan.input_records == train + test + bad
+    assert len(plan.rejects) == bad
+
+
+def test_plan_is_seeded_and_independent_of_probe_order() -> None:
+    counts = {"train": 30, "val": 5}
+    cfg = _cfg(Path("/x"), 8, 3, seed=5)
+    results = _results(counts, 2)
+    flat = [r for chunk in results for r in chunk]
+    random.Random(1).shuffle(flat)
+    a, b = make_plan(cfg, results), make_plan(cfg, [flat[:10], flat[10:]])
+    order = [[(i.record.key, i.start, i.stop) for i in t.items] for t in a.tasks]
+    assert order == [[(i.record.key, i.start, i.stop) for i in t.items] for t in b.tasks]
+    assert a.rejects == b.rejects
+    c = make_plan(_cfg(Path("/x"), 8, 3, seed=6), results)
+    assert order != [[(i.record.key, i.start, i.stop) for i in t.items] for t in c.tasks]
+
+
+def test_split_permutation_is_a_stable_permutation() -> None:
+    p = split_permutation(0, "train", 50)
+    assert sorted(p.tolist()) == list(range(50))
+    assert p.tolist() == split_permutation(0, "train", 50).tolist()
+    assert p.tolist() != split_permutation(0, "test", 50).tolist()
+
+
+def test_shard_paths_follow_the_layout(tmp_path: Path) -> None:
+    plan = make_plan(_cfg(tmp_path, 4, 2), _results({"train": 5}))
+    task = plan.tasks[-1]
+    assert task.name == "shard-0002"
+    assert task.tar_path == tmp_path / "out" / "train" / "shard-0002.tar"
+    assert task.sidecar_path == tmp_path / "out" / "train" / "shard-0002.json"

@@ -1,0 +1,111 @@
+"""The sample codec: members, canonical JSON that validates against the schema, heatmaps."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flmprep import augment, imageio, targets
+from flmprep.records import FaceRecord
+from flmprep.shards import naming
+from flmprep.shards.sample import SampleCodec, dumps, encode_sample
+
+SCHEMA = json.loads(resources.files("flmprep.schemas").joinpath("sample.schema.json").read_text("utf-8"))
+POINTS = np.array([[60.0, 50.0], [100.0, 52.0], [80.0, 75.0], [65.0, 95.0], [97.0, 96.0]], dtype=np.float32)
+
+
+def _record(**changes: Any) -> FaceRecord:
+    values: dict[str, Any] = dict(key="celeba_000042_f0", dataset="celeba", split="train",
+                                  image="img_celeba/000042.jpg", face=0, scheme="celeba5", landmarks=POINTS,
+                                  bbox=(40.0, 30.0, 120.0, 120.0), attributes={"blur": 0})
+    values.update(changes)
+    return FaceRecord(**values)
+
+
+def _pixels(w: int = 160, h: int = 140) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return rng.integers(0, 255, size=(h, w, 3), dtype=np.uint8)
+
+
+def _encode(
+    codec: SampleCodec, recipe: str = "celeba", view: int = 1, **over: Any
+) -> list[tuple[str, bytes]]:
+    rec = _record()
+    v = augment.render_view(augment.get_recipe(recipe, **over), _pixels(), rec, view=view, build_seed=7,
+                            split="train")
+    return encode_sample(naming.sample_key(rec.key, view), rec, "train", (160, 140), v, codec)
+
+
+def test_members_are_sorted_and_json_validates() -> None:
+    members = _encode(SampleCodec())
+    names = [n for n, _ in members]
+    assert names == ["celeba_000042_f0_v01.jpg", "celeba_000042_f0_v01.json"]
+    doc = json.loads(members[1][1])
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["key"] == "celeba_000042_f0_v01"
+    assert doc["source"] == {"image": "img_celeba/000042.jpg", "face": 0, "width": 160, "height": 140,
+                             "record": "celeba_000042_f0", "bbox": [40.0, 30.0, 120.0, 120.0]}
+    assert doc["image"] == {"format": "jpg", "width": 96, "height": 96, "channels": 3}
+    assert doc["attributes"] == {"blur": 0}
+    assert "heatmap" not in doc
+    decoded = imageio.decode(members[0][1])
+    assert (decoded.width, decoded.height) == (96, 96)
+
+
+def test_json_is_canonical_and_landmarks_follow_the_transform() -> None:
+    raw = _encode(SampleCodec())[1][1]
+    doc = json.loads(raw)
+    assert dumps(doc) == raw  # sorted keys, no spaces: parse + dump is the identity
+    m = np.array(doc["transform"] + [[0.0, 0.0, 1.0]])
+    expected = (np.c_[POINTS.astype(np.float64), np.ones(5)] @ m.T)[:, :2]
+    got = np.array(doc["landmarks"])
+    assert np.abs(got - expected).max() <= 5e-5 + 1e-4  # 4 decimals (+ float32 landmarks)
+    assert all(len(repr(v).split(".")[1]) <= 4 for p in doc["landmarks"] for v in p)
+    xs, ys = got[:, 0], got[:, 1]
+    assert doc["bbox"] == [xs.min(), ys.min(), xs.max(), ys.max()]
+
+
+def test_grey_png_with_heatmaps() -> None:
+    codec = SampleCodec(image_format="png", heatmaps=True, heatmap_size=(32, 24), sigma=1.5)
+    members = dict(_encode(codec, recipe="300w", view=0))
+    assert sorted(members) == ["celeba_000042_f0_v00.hm.png", "celeba_000042_f0_v00.json",
+                               "celeba_000042_f0_v00.png"]
+    doc = json.loads(members["celeba_000042_f0_v00.json"])
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["image"]["channels"] == 1
+    assert doc["heatmap"] == {"member": "hm.png", "size": [32, 24], "sigma": 1.5, "tiles": [3, 2]}
+    maps = targets.decode_heatmaps_png(members["celeba_000042_f0_v00.hm.png"], 5, (32, 24))
+    out = doc["image"]["width"], doc["image"]["height"]
+    points, _ = targets.heatmaps_to_points(maps)
+    want = targets.to_heatmap_coords(np.array(doc["landmarks"]), out, (32, 24))
+    assert np.abs(points - want).max() < 0.25
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 300), st.integers(0, 2**63))
+def test_same_inputs_give_identical_members(view: int, seed: int) -> None:
+    rec = _record()
+    recipe = augment.get_recipe("celeba")
+    pixels = _pixels()
+    runs = []
+    for _ in range(2):
+        v = augment.render_view(recipe, pixels, rec, view=view, build_seed=seed, split="train")
+        key = naming.sample_key(rec.key, view)
+        runs.append(encode_sample(key, rec, "train", (160, 140), v, SampleCodec()))
+    assert runs[0] == runs[1]
+    assert all("." not in name.split(".", 1)[0] for name, _ in runs[0])
+
+
+def test_sample_keys_never_hold_dots() -> None:
+    assert naming.sample_key("celeba_000001_f0", 7) == "celeba_000001_f0_v07"
+    assert naming.sample_key("x", 123) == "x_v123"
+    with pytest.raises(ValueError, match=r"expected only \[A-Za-z0-9_-\], found 'a.b_v00'"):
+        naming.sample_key("a.b", 0)
+
