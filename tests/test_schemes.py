@@ -122,3 +122,28 @@ def test_ibug68_flip_reproduces_the_real_dlib_mirror(tmp_path: Path) -> None:
     box_w = original.bbox[2] - original.bbox[0] + 1
     assert twin.bbox[0] == 640 - original.bbox[0] - box_w
     assert twin.bbox[1] == original.bbox[1]
+
+
+def _real_faces() -> dict[str, np.ndarray]:
+    """The first real 300W test face and the first real WFLW test record, as [K, 2] arrays."""
+    head = (EXCERPTS / "dlib_labels_ibug_300W_test.head.xml").read_text("latin-1")
+    first_box = head.split("<box ", 1)[1].split("</box>", 1)[0]
+    ibug = [
+        (float(part.split("x='")[1].split("'")[0]), float(part.split("y='")[1].split("'")[0]))
+        for part in first_box.split("<part ")[1:]
+    ]
+    tokens = (EXCERPTS / "wflw_list_98pt_rect_attr_test.line1.quoted_in_doc.txt").read_text().split()
+    wflw = np.asarray(tokens[:196], dtype=np.float64).reshape(98, 2)
+    return {"ibug68": np.asarray(ibug), "wflw98": wflw}
+
+
+@pytest.mark.parametrize("name", ["ibug68", "wflw98"])
+def test_sides_are_image_left_and_right_on_real_faces(name: str) -> None:
+    """Every 'left' point lies left of its flip partner on a real, roughly frontal face."""
+    points = _real_faces()[name]
+    scheme = get_scheme(name)
+    assert len(points) == scheme.num_points
+    perm = scheme.flip_indices()
+    wrong = [i for i in scheme.left if not points[i, 0] < points[perm[i], 0]]
+    assert wrong == []
+    assert {int(perm[i]) for i in scheme.left} == set(scheme.right)

@@ -31,6 +31,10 @@ class AnnotationError(FlmprepError):
         loc = f"line {where}" if isinstance(where, int) else str(where)
         super().__init__(f"{self.path}: {loc}: expected {expected}, found {found}")
 
+    def __reduce__(self) -> tuple[type[AnnotationError], tuple[str, int | str, str, str, str, str]]:
+        """Pickle by constructor arguments, so the error crosses process and Spark boundaries."""
+        return (type(self), (self.path, self.where, self.expected, self.found, self.reason, self.key))
+
     @property
     def origin(self) -> str:
         return f"{self.path}:{self.where}"
