@@ -115,8 +115,9 @@ def log_time(text: str, message: str, log: Path) -> float:
 
 def library_rate(data: Path, work: Path, shards: int = 3) -> float:
     """Single-core samples/s of `build_shard` on the first training shards, in this process."""
-    from flmprep.build import config, plan, shard
+    from flmprep.build import config, plan, shard, worker
 
+    worker.tune_process()
     cfg = config.from_options(dataset="celeba", root=str(data), out=str(work / "inproc"), crops=CROPS,
                               splits="train", overwrite=True)
     config.prepare_output(cfg)

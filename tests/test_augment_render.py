@@ -65,7 +65,8 @@ def test_replay_from_parsed_json_gives_identical_bytes(name: str) -> None:
 
 def test_augment_dict_is_plain_json_with_the_contract_keys() -> None:
     view = views("wflw", range(1), photometric=True)[0]
-    assert set(view.augment) == {"recipe", "view", "seed", "angle", "scale", "flip", "params", "photometric"}
+    assert set(view.augment) == {"recipe", "view", "seed", "angle", "scale", "flip", "params", "photometric",
+                                  "reduce"}
     assert json.loads(json.dumps(view.augment)) == view.augment
     assert view.augment["params"] == view.params.to_json()
     assert view.landmarks.dtype == np.float32 and view.visible.dtype == bool
@@ -151,7 +152,8 @@ def test_warp_shortcut_equals_geometry_warp_image(angle: float, side: float, int
     )
     m = p.matrix()
     assert np.array_equal(
-        warp(IMAGE, p, m, interp), geometry.warp_image(IMAGE, m, (96, 80), interpolation=interp)
+        warp(IMAGE, p.max_stretch(), m, p.out_size, interp),
+        geometry.warp_image(IMAGE, m, (96, 80), interpolation=interp),
     )
 
 

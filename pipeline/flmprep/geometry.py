@@ -155,6 +155,11 @@ def area_shrink(f: int) -> Matrix:
     return compose(translate(0.5, 0.5), scale(1.0 / f), translate(-0.5, -0.5))
 
 
+def area_expand(f: int) -> Matrix:
+    """The inverse of ``area_shrink(f)``, exactly: shrunk pixel centres go x -> f * x + (f - 1) / 2."""
+    return np.array([[f, 0.0, (f - 1) / 2], [0.0, f, (f - 1) / 2], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+
 def output_preimage(m: Matrix, out_w: int, out_h: int) -> tuple[float, float, float, float]:
     """Source-space bounding box (x0, y0, x1, y1) of the output's pixel edges under ``m``."""
     (a, b, c), (d, e, f) = np.asarray(m, dtype=np.float64)[:2].tolist()

@@ -36,7 +36,7 @@ WEBP_LOSSLESS = 101
 
 #: Stable reject codes of ``ImageError.reason``.
 REASONS: tuple[str, ...] = ("missing_image", "empty_file", "not_an_image", "truncated_image")
-REASONS += ("too_many_pixels", "unsupported_image")
+REASONS += ("too_many_pixels", "unsupported_image", "image_changed")
 _EXPECTED = "expected JPEG, PNG, BMP, PNM or WebP"
 _UNSUPPORTED = {
     b"GIF8": "gif",

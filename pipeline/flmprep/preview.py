@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from flmprep import draw, imageio
-from flmprep.augment import AugmentError, Recipe, View, check_scheme, render_view
+from flmprep.augment import AugmentError, Recipe, View, check_scheme, render_view, source_reduce
 from flmprep.formats import read_dataset, scheme_of
 from flmprep.records import FaceRecord
 from flmprep.schemes import get_scheme
@@ -88,7 +88,7 @@ class _Sources:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.pixels: dict[str, np.ndarray] = {}
+        self.pixels: dict[str, imageio.Decoded] = {}
         self.skipped: list[str] = []
         self._bad: set[str] = set()
 
@@ -97,11 +97,15 @@ class _Sources:
         if record.key in self._bad:
             return None
         try:
-            if record.key not in self.pixels:
-                self.pixels[record.key] = imageio.read_image(self.root / record.image).pixels
-            return render_view(
-                recipe, self.pixels[record.key], record, view=view, build_seed=seed, split=split
-            )
+            if record.key not in self.pixels:  # decoded like the shard builder does
+                path = self.root / record.image
+                info = imageio.probe(path)
+                size = (info.width, info.height)
+                reduce = source_reduce(recipe, record, size, build_seed=seed, split=split)
+                self.pixels[record.key] = imageio.read_image(path, reduce=reduce)
+            d = self.pixels[record.key]
+            return render_view(recipe, d.pixels, record, view=view, build_seed=seed, split=split,
+                               reduce=d.reduce, source_size=(d.width, d.height))
         except (AugmentError, imageio.ImageError) as e:
             self._bad.add(record.key)
             self.skipped.append(f"{record.key}: {e.reason}: {e.message}")

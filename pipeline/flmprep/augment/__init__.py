@@ -1,7 +1,9 @@
 """Seeded, replayable augmentation: named recipes, one matrix per view, photometric jitter.
 
-The shard builder calls ``get_recipe``, ``Recipe.num_views``, ``render_view`` and stores
-``View.augment`` in the sample JSON; ``replay_view`` re-renders a view from that dict.
+The shard builder calls ``get_recipe``, ``plan_record`` (every view of a record, pixel-free),
+``decode_reduce`` (the factor to decode the source at) and ``apply_plan``, and stores
+``View.augment`` in the sample JSON; ``render_view`` does the same for one view, and
+``replay_view`` re-renders a view from that dict.
 """
 
 from flmprep.augment.base import Recipe
@@ -9,7 +11,20 @@ from flmprep.augment.config import PRESETS, OptionSpec, RecipeConfig, recipe_opt
 from flmprep.augment.errors import REASONS, AugmentError
 from flmprep.augment.params import PhotometricParams, ViewParams
 from flmprep.augment.photometric import apply_photometric
-from flmprep.augment.recipe import RECIPES, View, check_scheme, get_recipe, render_view, replay_view
+from flmprep.augment.recipe import (
+    RECIPES,
+    View,
+    ViewPlan,
+    apply_plan,
+    check_scheme,
+    decode_reduce,
+    get_recipe,
+    plan_record,
+    plan_view,
+    render_view,
+    replay_view,
+    source_reduce,
+)
 from flmprep.augment.seeding import rng_for, seed_for
 
 __all__ = [
@@ -23,12 +38,18 @@ __all__ = [
     "RecipeConfig",
     "View",
     "ViewParams",
+    "ViewPlan",
     "apply_photometric",
+    "apply_plan",
     "check_scheme",
+    "decode_reduce",
     "get_recipe",
+    "plan_record",
+    "plan_view",
     "recipe_option_specs",
     "render_view",
     "replay_view",
     "rng_for",
     "seed_for",
+    "source_reduce",
 ]

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import cv2
 import numpy as np
 
-from flmprep import geometry
+from flmprep import geometry, imageio
 from flmprep.augment.base import GEOMETRY_DRAWS, Face, Recipe
 from flmprep.augment.celeba import CelebaRecipe
 from flmprep.augment.config import make_config
@@ -52,11 +54,13 @@ def check_scheme(recipe: Recipe, scheme: str) -> None:
 
 @dataclass(frozen=True, eq=False)
 class View:
-    """One rendered view: ``pixels`` (H×W×3 RGB or H×W grey uint8), ``landmarks`` float32 [K, 2]
-    and ``visible`` bool [K] in output pixels, the 3×3 source → output ``matrix``, the sampled
-    ``params``, the JSON-ready ``augment`` dict and the ``photometric`` factors (or None)."""
+    """One rendered view: ``image`` (the uint8 pixels to encode: H×W×3 RGB, H×W×4 RGBX with
+    X = 255, or H×W grey), ``landmarks`` float32 [K, 2] and ``visible`` bool [K] in output
+    pixels, the 3×3 source → output ``matrix``, the sampled ``params``, the JSON-ready
+    ``augment`` dict and the ``photometric`` factors (or None). ``pixels`` is ``image`` as RGB
+    or grey."""
 
-    pixels: np.ndarray
+    image: np.ndarray
     landmarks: np.ndarray
     visible: np.ndarray
     matrix: np.ndarray
@@ -64,9 +68,17 @@ class View:
     augment: dict[str, Any]
     photometric: PhotometricParams | None = None
 
+    @cached_property
+    def pixels(self) -> np.ndarray:
+        """H×W×3 RGB or H×W grey (RGBX is converted on first use)."""
+        if self.image.ndim == 3 and self.image.shape[2] == 4:
+            return cv2.cvtColor(self.image, cv2.COLOR_RGBA2RGB)
+        return self.image
 
-def checked_points(pixels: np.ndarray, record: FaceRecord) -> np.ndarray:
-    """The record's landmarks as float64, after checking they are finite and inside the image."""
+
+def checked_points(record: FaceRecord, size: tuple[int, int]) -> np.ndarray:
+    """The record's landmarks as float64, after checking they are finite and inside the
+    ``size`` = (w, h) source image."""
     points = np.asarray(record.landmarks, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
         raise ValueError(f"{record.key}: landmarks: expected shape [K, 2], found {points.shape}")
@@ -75,7 +87,7 @@ def checked_points(pixels: np.ndarray, record: FaceRecord) -> np.ndarray:
         raise AugmentError(
             "nonfinite_landmarks", f"{record.key}: landmark {bad}: expected finite, found {points[bad]}"
         )
-    height, width = pixels.shape[:2]
+    width, height = size
     lo = points.min(axis=0)
     hi = points.max(axis=0)
     if lo[0] < -0.5 or lo[1] < -0.5 or hi[0] > width - 0.5 or hi[1] > height - 0.5:
@@ -90,6 +102,59 @@ def checked_points(pixels: np.ndarray, record: FaceRecord) -> np.ndarray:
     return points
 
 
+@dataclass(frozen=True)
+class ViewPlan:
+    """The pixel-free part of one view: its index, seed, geometry and photometric factors."""
+
+    view: int
+    seed: int
+    params: ViewParams
+    photometric: PhotometricParams | None
+
+
+def plan_view(recipe: Recipe, face: Face, *, view: int, build_seed: int, split: str) -> ViewPlan:
+    """View ``view`` of ``face``: random (seeded by ``seed_for``) on the train split, the
+    canonical crop on every other split. Raises ``AugmentError`` for a face it cannot crop."""
+    seed = seed_for(build_seed, face.record.key, view)
+    photo = None
+    if split == "train":
+        u = rng_for(seed).random(GEOMETRY_DRAWS + _PHOTOMETRIC_DRAWS).tolist()
+        params = recipe.plan(face, u[:GEOMETRY_DRAWS])
+        if recipe.config.photometric:
+            photo = sample_photometric(recipe.config, u[GEOMETRY_DRAWS:])
+    else:
+        params = recipe.plan(face, None)
+    return ViewPlan(view, seed, params, photo)
+
+
+def plan_record(
+    recipe: Recipe, record: FaceRecord, size: tuple[int, int], *, build_seed: int, split: str
+) -> tuple[Face, list[ViewPlan]]:
+    """Every view of ``record`` (source image ``size`` = (w, h)), planned without pixels, with
+    the checks of ``render_view``."""
+    check_scheme(recipe, record.scheme)
+    face = Face.of(record, checked_points(record, size), size)
+    views = range(recipe.num_views(split))
+    return face, [plan_view(recipe, face, view=v, build_seed=build_seed, split=split) for v in views]
+
+
+def decode_reduce(recipe: Recipe, plans: Sequence[ViewPlan]) -> int:
+    """The factor (1, 2, 4 or 8) to decode a record's source at (``imageio.decode(...,
+    reduce=r)``: DCT-domain scaling for JPEG, an area average otherwise) so that every planned
+    view still shrinks it (r × stretch <= 1): the largest such r, 1 for nearest-neighbour.
+    Decoding is faster at 1/2 and beyond, and the warps then need no area pre-shrink."""
+    if recipe.config.interpolation == "nearest" or not plans:
+        return 1
+    return min(imageio.reduce_for(p.params.max_stretch()) for p in plans)
+
+
+def source_reduce(recipe: Recipe, record: FaceRecord, size: tuple[int, int], *, build_seed: int,
+                  split: str) -> int:
+    """``decode_reduce`` of every view of ``record``: the factor the shard builder decodes its
+    source at (a record's views share one decode). Raises like ``plan_record``."""
+    return decode_reduce(recipe, plan_record(recipe, record, size, build_seed=build_seed, split=split)[1])
+
+
 @dataclass(frozen=True, eq=False)
 class _Source:
     """Per-record work shared by a record's views: the checked landmarks and the pixels to warp
@@ -102,63 +167,101 @@ class _Source:
     warp_from: np.ndarray
 
 
-def _source(pixels: np.ndarray, record: FaceRecord, many_views: bool) -> _Source:
+def _source(pixels: np.ndarray, record: FaceRecord, many_views: bool, size: tuple[int, int]) -> _Source:
     """The cached ``_Source`` of the last (record, pixels) seen on this thread, or a new one."""
     cached: _Source | None = getattr(_local, "source", None)
-    if cached is not None and cached.record is record and cached.pixels is pixels:
+    hit = cached is not None and cached.record is record and cached.pixels is pixels
+    if hit and cached is not None and cached.face.size == size:
         return cached
-    points = checked_points(pixels, record)
+    points = checked_points(record, size)
     warp_from = pixels
     if many_views and pixels.ndim == 3 and pixels.shape[2] == 3:
         warp_from = cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA)
-    source = _Source(record, pixels, Face.of(record, points, (pixels.shape[1], pixels.shape[0])), warp_from)
+    source = _Source(record, pixels, Face.of(record, points, size), warp_from)
     _local.source = source
     return source
 
 
+def _source_size(pixels: np.ndarray, reduce: int, source_size: tuple[int, int] | None) -> tuple[int, int]:
+    """The full source size: ``source_size``, required when ``pixels`` were decoded at 1/``reduce``."""
+    if reduce not in imageio.REDUCE_FACTORS:
+        raise ValueError(f"reduce: expected one of {imageio.REDUCE_FACTORS}, found {reduce!r}")
+    if source_size is None:
+        if reduce != 1:
+            raise ValueError("source_size: expected the full (width, height) when reduce > 1, found None")
+        return int(pixels.shape[1]), int(pixels.shape[0])
+    w, h = int(source_size[0]), int(source_size[1])
+    if pixels.shape[:2] != (-(-h // reduce), -(-w // reduce)):
+        raise ValueError(f"pixels: expected the {w}×{h} source decoded at 1/{reduce}, "
+                         f"found shape {pixels.shape}")
+    return w, h
+
+
 def render_view(
-    recipe: Recipe, pixels: np.ndarray, record: FaceRecord, *, view: int, build_seed: int, split: str
+    recipe: Recipe,
+    pixels: np.ndarray,
+    record: FaceRecord,
+    *,
+    view: int,
+    build_seed: int,
+    split: str,
+    reduce: int = 1,
+    source_size: tuple[int, int] | None = None,
 ) -> View:
     """View ``view`` of ``record``: random (seeded by ``seed_for``) on the train split, the
     canonical crop on every other split. Raises ``AugmentError`` for a record it cannot crop.
-    Consecutive views of one record share its checks (do not modify ``pixels`` in between)."""
+    ``pixels`` is the source decoded at 1/``reduce`` (give the full ``source_size`` then; the
+    shard builder decodes at ``source_reduce``). Consecutive views of one record share its
+    checks (do not modify ``pixels`` in between)."""
     check_scheme(recipe, record.scheme)
-    source = _source(pixels, record, recipe.num_views(split) > 1)
-    seed = seed_for(build_seed, record.key, view)
-    photo = None
-    if split == "train":
-        u = rng_for(seed).random(GEOMETRY_DRAWS + _PHOTOMETRIC_DRAWS).tolist()
-        params = recipe.plan(source.face, u[:GEOMETRY_DRAWS])
-        if recipe.config.photometric:
-            photo = sample_photometric(recipe.config, u[GEOMETRY_DRAWS:])
-    else:
-        params = recipe.plan(source.face, None)
-    return apply_view(
-        recipe, source.warp_from, record, source.face.points, params, photo, view=view, seed=seed
-    )
+    size = _source_size(pixels, reduce, source_size)
+    source = _source(pixels, record, recipe.num_views(split) > 1, size)
+    plan = plan_view(recipe, source.face, view=view, build_seed=build_seed, split=split)
+    return apply_plan(recipe, source.warp_from, record, source.face.points, plan, reduce=reduce)
 
 
-def replay_view(recipe: Recipe, pixels: np.ndarray, record: FaceRecord, augment: dict[str, Any]) -> View:
-    """Re-render a view from its stored ``augment`` dict (as parsed from the sample JSON)."""
+def apply_plan(recipe: Recipe, pixels: np.ndarray, record: FaceRecord, points: np.ndarray, plan: ViewPlan,
+               *, reduce: int = 1) -> View:
+    """``apply_view`` of a ``ViewPlan``."""
+    return apply_view(recipe, pixels, record, points, plan.params, plan.photometric, view=plan.view,
+                      seed=plan.seed, reduce=reduce)
+
+
+def replay_view(
+    recipe: Recipe,
+    pixels: np.ndarray,
+    record: FaceRecord,
+    augment: dict[str, Any],
+    *,
+    source_size: tuple[int, int] | None = None,
+) -> View:
+    """Re-render a view from its stored ``augment`` dict (as parsed from the sample JSON).
+    ``pixels`` is the source decoded at 1/``augment["reduce"]`` (1 when absent), as
+    ``imageio.decode(data, reduce=...)`` gives it; ``source_size`` is then its full size."""
     if augment.get("recipe") != recipe.name:
         raise ConfigError(f"augment.recipe: expected {recipe.name!r}, found {augment.get('recipe')!r}")
     params = ViewParams.from_json(augment["params"])
     stored = augment.get("photometric")
     photo = None if stored is None else PhotometricParams.from_json(stored)
-    points = checked_points(pixels, record)
+    reduce = augment.get("reduce", 1)
+    if isinstance(reduce, bool) or not isinstance(reduce, int):
+        raise ValueError(f"augment.reduce: expected one of {imageio.REDUCE_FACTORS}, found {reduce!r}")
+    points = checked_points(record, _source_size(pixels, reduce, source_size))
     return apply_view(
-        recipe, pixels, record, points, params, photo, view=int(augment["view"]), seed=int(augment["seed"])
+        recipe, pixels, record, points, params, photo, view=int(augment["view"]), seed=int(augment["seed"]),
+        reduce=reduce,
     )
 
 
-def warp(pixels: np.ndarray, params: ViewParams, matrix: np.ndarray, interpolation: str) -> np.ndarray:
+def warp(pixels: np.ndarray, stretch: float, matrix: np.ndarray, size: tuple[int, int],
+         interpolation: str) -> np.ndarray:
     """``geometry.warp_image`` with its no-pre-shrink case done directly (same call, same bytes),
-    skipping the SVD the general function needs: the view's stretch is known in closed form."""
-    if interpolation != "nearest" and params.max_stretch() < geometry.PRESHRINK_BELOW:
-        return geometry.warp_image(pixels, matrix, params.out_size, interpolation=interpolation)
+    skipping the SVD the general function needs: the view's ``stretch`` is known in closed form."""
+    if interpolation != "nearest" and stretch < geometry.PRESHRINK_BELOW:
+        return geometry.warp_image(pixels, matrix, size, interpolation=interpolation)
     flags = geometry.INTERPOLATIONS[interpolation]
-    out = cv2.warpAffine(pixels, matrix[:2], params.out_size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    return out.reshape(params.out_size[1], params.out_size[0], *pixels.shape[2:])
+    out = cv2.warpAffine(pixels, matrix[:2], size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    return out.reshape(size[1], size[0], *pixels.shape[2:])
 
 
 def apply_view(
@@ -171,12 +274,17 @@ def apply_view(
     *,
     view: int,
     seed: int,
+    reduce: int = 1,
 ) -> View:
     """Warp once with the params' matrix, jitter, convert to grey if asked, move the points.
-    ``pixels`` may be RGBX (4 channels); the output is RGB or grey."""
+    ``pixels`` may be RGBX (4 channels); so is the output then, unless jittered or grey (the
+    encoders take RGBX as is). ``pixels`` decoded at 1/``reduce`` are warped with the matrix
+    folded onto their grid (``geometry.area_shrink``); the view's matrix stays source → output."""
     matrix = params.matrix()
-    out = warp(pixels, params, matrix, recipe.config.interpolation)
-    if out.ndim == 3 and out.shape[2] == 4:
+    warp_matrix = matrix if reduce == 1 else matrix @ geometry.area_expand(reduce)
+    stretch = reduce * params.max_stretch()
+    out = warp(pixels, stretch, warp_matrix, params.out_size, recipe.config.interpolation)
+    if out.ndim == 3 and out.shape[2] == 4 and (photo is not None or recipe.config.grey):
         out = cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
     if photo is not None:
         out = apply_photometric(out, photo)
@@ -200,5 +308,6 @@ def apply_view(
         "flip": params.flip,
         "params": params.to_json(),
         "photometric": None if photo is None else photo.to_json(),
+        "reduce": reduce,
     }
     return View(out, moved.astype(np.float32), visible, matrix, params, augment, photo)

@@ -18,6 +18,7 @@ from typing import Any
 
 from flmprep.build import finalize as fin
 from flmprep.build import plan as planner
+from flmprep.build import worker
 from flmprep.build.config import BuildConfig, prepare_output
 from flmprep.build.progress import Progress
 from flmprep.build.shard import ShardResult, build_shard
@@ -27,13 +28,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _worker_init() -> None:
-    """Pool worker set-up: die with the driver; one OpenCV thread (the pool is the parallelism)."""
+    """Pool worker set-up: die with the driver; then ``worker.tune_process``."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    import cv2
-
-    cv2.setNumThreads(1)
+    worker.tune_process()
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,9 @@ def default_workers() -> int:
 def _build_all(
     pool: ProcessPoolExecutor, todo: list[planner.ShardTask], progress: Progress
 ) -> list[ShardResult]:
-    futures: dict[Future[ShardResult], planner.ShardTask] = {pool.submit(build_shard, t): t for t in todo}
+    futures: dict[Future[ShardResult], planner.ShardTask] = {
+        pool.submit(build_shard, t): t for t in planner.longest_first(todo)
+    }
     results: list[ShardResult] = []
     try:
         for future in as_completed(futures):

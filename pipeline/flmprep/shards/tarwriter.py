@@ -62,11 +62,18 @@ def _pax_record(key: str, value: str) -> bytes:
     return str(n).encode() + body
 
 
+#: Members are written to the file (and hashed) in batches of about this many bytes.
+FLUSH_BYTES = 1 << 20
+
+
 class TarWriter:
-    """Append regular-file members to ``fh`` in strictly increasing name order."""
+    """Append regular-file members to ``fh`` in strictly increasing name order. Writes are
+    batched (``FLUSH_BYTES``); ``flush``, ``sha256`` and ``close`` write out what is pending."""
 
     def __init__(self, fh: BinaryIO, *, mtime: int = MTIME) -> None:
         self._fh = fh
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._file = _Template(mtime, b"0")
         self._pax = _Template(mtime, b"x")
         self._last = b""
@@ -80,16 +87,27 @@ class TarWriter:
         return self._size
 
     def sha256(self) -> str:
-        """Hex sha256 of the bytes written so far (the whole archive once closed)."""
+        """Hex sha256 of the bytes added so far (the whole archive once closed)."""
+        self.flush()
         return self._sha.hexdigest()
 
-    def _write(self, data: bytes | bytearray | memoryview) -> None:
-        self._fh.write(data)
-        self._sha.update(data)
+    def flush(self) -> None:
+        """Write out and hash the pending members."""
+        if self._pending:
+            chunk = b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self._fh.write(chunk)
+            self._sha.update(chunk)
+
+    def _write(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._pending_size += len(data)
         self._size += len(data)
+        if self._pending_size >= FLUSH_BYTES:
+            self.flush()
 
     def _member(self, template: _Template, name: bytes, data: bytes) -> None:
-        """Header, data and zero padding, written (and hashed) in one call."""
+        """Header, data and zero padding, queued as one piece."""
         self._write(b"".join((template.header(name, len(data)), data, _ZEROS[: -len(data) % BLOCK])))
 
     def add(self, name: str, data: bytes) -> None:
@@ -114,4 +132,5 @@ class TarWriter:
         end = 2 * BLOCK
         end += -(self._size + end) % RECORD
         self._write(bytes(end))
+        self.flush()
         self._closed = True
