@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flmprep.build.config import BuildConfig
-from flmprep.build.plan import Plan, ProbeResult, make_plan, split_permutation
+from flmprep.build.plan import (
+    DECODE_COST,
+    Plan,
+    ProbeResult,
+    group_count,
+    longest_first,
+    make_plan,
+    split_permutation,
+    task_groups,
+)
 from flmprep.records import FaceRecord, Reject
 
 PTS = np.zeros((5, 2), dtype=np.float32)
@@ -91,3 +100,46 @@ def test_shard_paths_follow_the_layout(tmp_path: Path) -> None:
     assert task.name == "shard-0002"
     assert task.tar_path == tmp_path / "out" / "train" / "shard-0002.tar"
     assert task.sidecar_path == tmp_path / "out" / "train" / "shard-0002.json"
+
+
+def _plan(tmp: Path, counts: dict[str, int], crops: int, n: int) -> Plan:
+    return make_plan(_cfg(tmp, n, crops), _results(counts))
+
+
+def test_longest_first_puts_one_view_splits_first(tmp_path: Path) -> None:
+    """A test split's shard decodes once per sample: it starts first, the partial last shards last."""
+    the_plan = _plan(tmp_path, {"train": 30, "test": 40}, 20, 100)
+    order = longest_first(the_plan.tasks)
+    assert sorted((t.split, t.index) for t in order) == sorted((t.split, t.index) for t in the_plan.tasks)
+    assert order[0].split == "test" and order[0].samples == 40
+    costs = [t.samples + DECODE_COST * len(t.items) for t in order]
+    assert costs == sorted(costs, reverse=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 30), st.integers(1, 20), st.integers(1, 6), st.integers(1, 9))
+def test_task_groups_hold_every_task_once_and_balance_cost(
+    train: int, test: int, crops: int, slots: int, most: int
+) -> None:
+    the_plan = _plan(Path("/nonexistent"), {"train": train, "test": test}, crops, 37)
+    tasks = list(the_plan.tasks)
+    count = group_count(len(tasks), slots, most)
+    assert count <= len(tasks) and (count % slots == 0 or count == len(tasks))
+    groups = task_groups(tasks, count)
+    flat = [t for g in groups for t in g]
+    assert sorted((t.split, t.index) for t in flat) == sorted((t.split, t.index) for t in tasks)
+    assert len(groups) <= count and all(groups)
+    assert len(tasks) <= most * count  # on average at most `most` shards a group
+    cost = [sum(t.samples + DECODE_COST * len(t.items) for t in g) for g in groups]
+    biggest = max(t.samples + DECODE_COST * len(t.items) for t in tasks)
+    assert max(cost) - min(cost) <= biggest  # LPT: no group exceeds another by more than one task
+    assert cost == sorted(cost, reverse=True)
+    assert task_groups(tasks, count) == groups  # deterministic
+
+
+def test_group_count_is_a_multiple_of_the_slots() -> None:
+    assert group_count(102, 2, 8) == 14
+    assert group_count(4050, 2, 8) == 508
+    assert group_count(5, 8, 8) == 5
+    assert group_count(0, 2, 8) == 0
+    assert group_count(16, 2, 8) == 2

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from flmprep import augment, imageio, targets
 from flmprep.records import FaceRecord
 from flmprep.shards import naming
-from flmprep.shards.sample import SampleCodec, dumps, encode_sample
+from flmprep.shards.sample import SampleCodec, SampleJson, dumps, encode_sample, sample_doc
 
 SCHEMA = json.loads(resources.files("flmprep.schemas").joinpath("sample.schema.json").read_text("utf-8"))
 POINTS = np.array([[60.0, 50.0], [100.0, 52.0], [80.0, 75.0], [65.0, 95.0], [97.0, 96.0]], dtype=np.float32)
@@ -109,3 +109,67 @@ def test_sample_keys_never_hold_dots() -> None:
     with pytest.raises(ValueError, match=r"expected only \[A-Za-z0-9_-\], found 'a.b_v00'"):
         naming.sample_key("a.b", 0)
 
+
+
+_RECIPES = [
+    ("celeba", {}),
+    ("wflw", {"flip_prob": 0.5, "photometric": True}),
+    ("300w", {"max_angle": 20.0}),
+    ("helen", {"photometric": True}),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_RECIPES), st.integers(0, 40), st.integers(0, 2**40), st.booleans(),
+       st.sampled_from([1, 2]), st.dictionaries(st.sampled_from(["blur", "pose", "é"]), st.integers(0, 1)))
+def test_sample_json_writes_the_bytes_of_dumps_sample_doc(
+    recipe_over: tuple[str, dict[str, Any]], view: int, seed: int, heatmaps: bool, reduce: int,
+    attributes: dict[str, int],
+) -> None:
+    """The fast writer is byte-identical to the definition, for every recipe's augment dict,
+    flips, photometric factors, heatmaps, reduced decodes and non-ASCII attribute names."""
+    name, over = recipe_over
+    rec = _record(attributes=attributes)
+    pixels = imageio.decode(imageio.encode(_pixels(), "png"), reduce=reduce).pixels
+    v = augment.render_view(augment.get_recipe(name, **over), pixels, rec, view=view, build_seed=seed,
+                            split="train", reduce=reduce, source_size=(160, 140))
+    codec = SampleCodec(heatmaps=heatmaps, heatmap_size=(16, 16))
+    writer = SampleJson()
+    key = naming.sample_key(rec.key, view)
+    for split in ("train", "test"):  # the second call reuses the record's shared parts, then renews them
+        members = dict(encode_sample(key, rec, split, (160, 140), v, codec, writer))
+        doc = json.loads(members[f"{key}.json"])
+        image = doc["image"]
+        heatmap = doc.get("heatmap")
+        assert members[f"{key}.json"] == dumps(sample_doc(key, rec, split, (160, 140), v, image, heatmap))
+        jsonschema.validate(doc, SCHEMA)
+        assert doc["augment"]["reduce"] == reduce and doc["split"] == split
+
+
+def test_transform_has_no_negative_zero() -> None:
+    """An unrotated crop has exact zeros off the diagonal; they are written as 0.0, not -0.0."""
+    raw = _encode(SampleCodec())[1][1]
+    assert b"-0.0," not in raw and b"-0.0]" not in raw
+    assert json.loads(raw)["transform"][1][0] == 0.0
+
+
+def test_non_finite_values_are_refused_by_the_fast_writer_too() -> None:
+    rec = _record()
+    v = augment.render_view(augment.get_recipe("celeba"), _pixels(), rec, view=0, build_seed=1, split="train")
+    bad = augment.View(v.image, np.full_like(v.landmarks, np.nan), v.visible, v.matrix, v.params, v.augment)
+    with pytest.raises(ValueError, match="JSON compliant"):
+        SampleJson().encode("k_v00", rec, "train", (160, 140), bad, {"format": "jpg"}, None)
+
+
+def test_rgbx_views_encode_like_rgb() -> None:
+    """Several views of a record warp RGBX (faster) and encode it as is: the same JPEG bytes
+    as the RGB view, and ``View.pixels`` is RGB."""
+    rec = _record()
+    recipe = augment.get_recipe("celeba")
+    rgb = _pixels()
+    rgbx = imageio.decode(imageio.encode(rgb, "png"), channels=4).pixels
+    a = augment.render_view(recipe, rgb, rec, view=3, build_seed=2, split="test")
+    b = augment.render_view(recipe, rgbx, rec, view=3, build_seed=2, split="test")
+    assert a.image.shape[2] == 3 and b.image.shape[2] == 4
+    assert np.array_equal(a.pixels, b.pixels)
+    assert imageio.encode(a.image, "jpg", 95) == imageio.encode(b.image, "jpg", 95)
