@@ -17,7 +17,6 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -28,7 +27,6 @@ from flmprep.build import config, finalize, plan, shard, worker
 from flmprep.build.errors import BuildError
 from flmprep.build.progress import Progress, summary_table
 from flmprep.errors import ConfigError, FlmprepError
-from flmprep.shards import naming
 
 log = logging.getLogger("flmprep.jobs.build_shards")
 
@@ -160,16 +158,6 @@ def run_shards(
     return [o for o in outcomes if not isinstance(o, str)]
 
 
-def remove_stale_tmp(the_plan: plan.Plan) -> None:
-    """Delete temporary shard files left by task attempts that were killed mid-write (a lost
-    executor, the losing copy of a speculative task); a later attempt wrote those shards."""
-    for split in the_plan.splits:
-        for path in sorted((Path(the_plan.config.out) / split).glob("*.tmp")):
-            if naming.TMP_RE.match(path.name):
-                log.warning("removing %s, left by a killed task attempt", path)
-                path.unlink(missing_ok=True)
-
-
 def build(sc: SparkContext, cfg: config.BuildConfig, shards_per_task: int = SHARDS_PER_TASK) -> plan.Plan:
     """Probe, plan and build the pending shards with Spark; returns the plan."""
     the_plan = plan.make_plan(cfg, run_probes(sc, cfg))
@@ -218,8 +206,7 @@ def main(master: str | None, spark_conf: tuple[str, ...], shards_per_task: int, 
             the_plan = build(sc, cfg, shards_per_task)
         finally:
             sc.stop()  # every task attempt ends with its executor: nothing writes into OUT after this
-        remove_stale_tmp(the_plan)
-        manifest = finalize.finalize(cfg, the_plan)
+        manifest = finalize.finalize(cfg, the_plan)  # removes what killed attempts left, writes last
     except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
         raise click.UsageError(str(exc)) from exc
     except FlmprepError as exc:

@@ -123,3 +123,23 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path: Path) -> None:
     _verify(out)
     built = int(resumed.stdout.split(" shards built this run")[0].rsplit("\n", 1)[-1])
     assert built <= total - len(done) + 1
+
+
+def test_finalize_removes_what_killed_attempts_left(data: Path, tmp_path: Path) -> None:
+    """A shard temp file of a killed attempt is deleted before the manifest is written; other
+    files are left alone, and the manifest is the one of a clean build."""
+    from flmprep.build import config, finalize, plan
+
+    out = tmp_path / "out"
+    _build(data, out, "--workers", "1")
+    clean = _tree(out)
+    cfg = config.from_options(dataset="celeba", root=str(data), out=str(out), crops=3, samples_per_shard=4,
+                              resume=True)
+    the_plan = plan.make_plan(cfg, [plan.run_probe(t) for t in plan.probe_tasks(cfg)])
+    stale = out / "train" / "shard-0002.tar.4242-deadbeef.tmp"
+    stale.write_bytes(b"half a shard")
+    assert finalize.remove_stale_tmp(the_plan) == [stale]
+    stale.write_bytes(b"half a shard")
+    finalize.finalize(cfg, the_plan)
+    assert not stale.exists()
+    assert _tree(out) == clean

@@ -101,14 +101,18 @@ def reference(work: Path, dataset: Path) -> dict[str, bytes]:
     n = total_shards(files)
     assert n > 8
     assert f"building {n} of {n} shards on local[2]" in log
+    assert f"building {n} shards in {2 * -(-n // 16)} Spark tasks" in log  # groups of up to 8, even
     return files
 
 
 def test_local1_equals_local2(work: Path, dataset: Path, reference: dict[str, bytes]) -> None:
-    """The job's own --master wins over spark-submit's default."""
+    """The job's own --master wins over spark-submit's default; one Spark task per shard (the
+    reference groups 8) gives the same bytes."""
     out = work / "local1"
-    log = run_job(work, dataset, out, None, "--master", "local[1]")
+    log = run_job(work, dataset, out, None, "--master", "local[1]", "--shards-per-task", "1")
     assert "on local[1]" in log
+    n = total_shards(reference)
+    assert f"building {n} shards in {n} Spark tasks" in log
     assert tree_files(out) == reference
 
 

@@ -32,7 +32,7 @@ def build_option_flags() -> set[str]:
 def test_help_documents_every_build_option_and_the_spark_ones() -> None:
     result = run_job("--help")
     assert result.returncode == 0, result.stderr
-    flags = build_option_flags() | {"--master", "--spark-conf"}
+    flags = build_option_flags() | {"--master", "--spark-conf", "--shards-per-task"}
     missing = sorted(f for f in flags if f not in result.stdout)
     assert missing == []
     assert "local[*]" in result.stdout

@@ -11,6 +11,7 @@ from flmprep.build.config import BuildConfig
 from flmprep.build.errors import BuildError
 from flmprep.build.plan import Plan
 from flmprep.records import Reject
+from flmprep.shards import naming
 from flmprep.shards.manifest import (
     MANIFEST_SCHEMA,
     Sidecar,
@@ -77,8 +78,25 @@ def manifest_doc(cfg: BuildConfig, plan: Plan, sides: dict[tuple[str, int], Side
     }
 
 
+def remove_stale_tmp(plan: Plan) -> list[Path]:
+    """Delete the temporary shard files (``shard-NNNN.tar.<pid>-<token>.tmp``) that task attempts
+    killed mid-write left behind (a lost executor, the losing copy of a speculative task, a
+    killed pool worker); a later attempt wrote those shards. Call it once the engine has
+    stopped. Returns what it deleted."""
+    removed = []
+    for split in plan.splits:
+        for path in sorted((Path(plan.config.out) / split).glob("*.tmp")):
+            if naming.TMP_RE.match(path.name):
+                log.warning("removing %s, left by a killed task attempt", path)
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 def finalize(cfg: BuildConfig, plan: Plan) -> dict[str, Any]:
-    """Write ``OUT/rejects.jsonl`` and then ``OUT/manifest.json``; returns the manifest."""
+    """Once the engine has stopped: remove stale temporary shard files, then write
+    ``OUT/rejects.jsonl`` and, last, ``OUT/manifest.json``; returns the manifest."""
+    remove_stale_tmp(plan)
     sides = _sidecars(plan)
     built = [r for side in sides.values() for r in side.rejected]
     rejects = sorted([*plan.rejects, *built], key=lambda r: (r.split, r.key, r.reason))
