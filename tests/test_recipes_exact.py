@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from flmprep.augment import RECIPES, AugmentError, get_recipe, render_view, replay_view, source_reduce
-from flmprep.formats import read_dataset
-from flmprep.imageio import decode, encode, read_image
 from flmprep.augment.base import Recipe
 from flmprep.augment.recipe import View
+from flmprep.formats import read_dataset
+from flmprep.imageio import decode, encode, read_image
 from flmprep.records import FaceRecord
 from flmprep.schemes import get_scheme
 from flmprep.synth import synthesize
@@ -36,7 +36,9 @@ class Sample:
     path: Path
 
 
-def load(tmp: Path, dataset: str, n: int, seed: int, image_format: str = "png", **options: object) -> list[Sample]:
+def load(
+    tmp: Path, dataset: str, n: int, seed: int, image_format: str = "png", **options: object
+) -> list[Sample]:
     """``flmprep synth`` data (PNG, lossless, unless told) read back through the dataset's reader."""
     result = synthesize(dataset, tmp / dataset, n, seed, image_format=image_format, **options)  # type: ignore[arg-type]
     radii = {(im.path, f): face.radii for im in result.images for f, face in enumerate(im.faces)}
@@ -103,12 +105,12 @@ class Checked:
 
 
 def check_recipe(
-    name: str, samples: list[Sample], seeds: int, *, as_built: bool = False, max_missed: float = 0.02,
-    **overrides: object,
+    name: str, samples: list[Sample], seeds: int, overrides: dict[str, object] | None = None, *,
+    as_built: bool = False, max_missed: float = 0.02,
 ) -> Checked:
     """Render ``seeds`` views (decoded at full size, or ``as_built``); every found mark within
     TOLERANCE px, at most ``max_missed`` of the marks well inside lost."""
-    recipe = get_recipe(name, **overrides)
+    recipe = get_recipe(name, **(overrides or {}))
     scheme = get_scheme(samples[0].record.scheme)
     worst, missed, expected, checked, flips, rejected, reduced = 0.0, 0, 0, 0, 0, 0, 0
     for seed in range(seeds):
@@ -150,7 +152,7 @@ def test_marks_follow_landmarks_for_every_recipe(name: str, celeba: list[Sample]
     overrides: dict[str, object] = {"grey": False, "box_scale": 1.5} if name == "300w" else {}
     if name == "wflw":
         overrides["flip_prob"] = 0.5
-    check_recipe(name, celeba, SEEDS, **overrides)
+    check_recipe(name, celeba, SEEDS, overrides)
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +169,8 @@ def test_marks_follow_landmarks_through_the_reduced_decode(name: str, celeba_wil
     overrides: dict[str, object] = {"out_size": 64, "flip_prob": 0.5} if name == "wflw" else {}
     # the synthetic marks of these five points touch at some scales (lost either way): compare
     # how many are found with what the full decode finds
-    full = check_recipe(name, celeba_wild, 60, max_missed=0.5, **overrides)
-    built = check_recipe(name, celeba_wild, 60, as_built=True, max_missed=0.5, **overrides)
+    full = check_recipe(name, celeba_wild, 60, overrides, max_missed=0.5)
+    built = check_recipe(name, celeba_wild, 60, overrides, as_built=True, max_missed=0.5)
     assert built.reduced >= 8 and built.marks >= 0.98 * full.marks >= 100
 
 
@@ -189,7 +191,7 @@ def test_reduced_views_replay_byte_for_byte(celeba_wild: list[Sample]) -> None:
 
 
 def test_flips_swap_identities_on_68_points(ibug: list[Sample]) -> None:
-    check_recipe("wflw", ibug, 40, flip_prob=0.5)
+    check_recipe("wflw", ibug, 40, {"flip_prob": 0.5})
 
 
 @pytest.mark.parametrize("name", ["300w", "helen"])
@@ -197,7 +199,7 @@ def test_face_box_crops_on_300w_data(name: str, dlib300w: list[Sample]) -> None:
     """The 300w recipe crops to the dlib box the reader returns (run in colour to see marks)."""
     assert all(s.record.bbox is not None for s in dlib300w)
     overrides: dict[str, object] = {"grey": False, "box_scale": 1.3} if name == "300w" else {}
-    check_recipe(name, dlib300w, 30, **overrides)
+    check_recipe(name, dlib300w, 30, overrides)
 
 
 def test_flipped_left_eye_is_the_left_mark(celeba: list[Sample]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -101,6 +102,7 @@ def reference(work: Path, dataset: Path) -> dict[str, bytes]:
     n = total_shards(files)
     assert n > 8
     assert f"building {n} of {n} shards on local[2]" in log
+    assert "records in the driver (local mode)" in log and "Spark tasks\n" not in log.split("building")[0]
     assert f"building {n} shards in {2 * -(-n // 16)} Spark tasks" in log  # groups of up to 8, even
     return files
 
@@ -180,6 +182,7 @@ def test_cluster_equals_local2(
     conf = [arg for pair in speculate for arg in ("--spark-conf", pair)]
     log = run_job(work, dataset, out, cluster.master_url, *conf)
     assert f"on {cluster.master_url}" in log
+    assert re.search(r"probing \d+ records in \d+ Spark tasks", log) and "in the driver" not in log
     assert tree_files(out) == reference
 
 
