@@ -23,7 +23,7 @@ from flmprep.build.plan import ShardItem, ShardTask, portable
 from flmprep.records import Reject
 from flmprep.shards import naming
 from flmprep.shards.manifest import Sidecar, fsync_dir, tmp_name, write_json_atomic
-from flmprep.shards.sample import SampleCodec, SampleJson, encode_sample
+from flmprep.shards.sample import SampleCodec, encode_sample
 from flmprep.shards.tarwriter import TarWriter
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ def _render_record(
     views: list[tuple[str, int]],
     recipe: augment.Recipe,
     codec: SampleCodec,
-    writer: SampleJson,
 ) -> list[tuple[str, bytes]]:
     """Plan every view of the record (pixel-free; a view that cannot be cropped rejects the
     whole record, in every shard holding its views), decode its image once at the factor all
@@ -90,7 +89,7 @@ def _render_record(
     members: list[tuple[str, bytes]] = []
     for key, view_index in views:
         view = augment.apply_plan(recipe, decoded.pixels, rec, face.points, plans[view_index], reduce=reduce)
-        members.extend(encode_sample(key, rec, task.split, size, view, codec, writer))
+        members.extend(encode_sample(key, rec, task.split, size, view, codec))
     return members
 
 
@@ -102,7 +101,7 @@ def _reject(task: ShardTask, item: ShardItem, exc: imageio.ImageError | augment.
 
 def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[str, Reject]]:
     """Stream every sample of the task into ``writer``: (samples, owned records, rejects)."""
-    recipe, codec, json_writer = recipe_of(task.config), codec_of(task.config), SampleJson()
+    recipe, codec = recipe_of(task.config), codec_of(task.config)
     samples = 0
     owned: set[int] = set()
     rejects: dict[str, Reject] = {}
@@ -112,7 +111,7 @@ def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[s
             continue
         views = [(key, view) for key, _, view in group]
         try:
-            members = _render_record(task, item, views, recipe, codec, json_writer)
+            members = _render_record(task, item, views, recipe, codec)
         except (imageio.ImageError, augment.AugmentError) as exc:
             reject = _reject(task, item, exc)
             if task.config.on_error == "fail":

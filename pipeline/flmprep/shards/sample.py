@@ -1,19 +1,19 @@
 """The sample codec: one rendered view → its tar members (image, canonical JSON, optional heatmaps).
 
-JSON is canonical (sorted keys, no spaces, UTF-8); landmarks and bbox are rounded to 4
-decimals, the transform keeps full float64 precision (-0.0 written as 0.0), so the bytes depend
-only on the values. ``sample_doc`` + ``dumps`` is the definition; ``SampleJson`` writes the same
-bytes ~3× faster by serialising the fields shared by a record's views once.
+JSON is canonical (sorted keys, no spaces, UTF-8, floats as their shortest round-trip digits,
+written by orjson: ~1 µs a sample against ~16 µs for ``json``); landmarks and bbox are rounded
+to 4 decimals, the transform keeps full float64 precision (-0.0 written as 0.0), so the bytes
+depend only on the values.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from flmprep import imageio, targets
 from flmprep.records import FaceRecord
@@ -54,12 +54,35 @@ def _bbox(points: list[list[float]]) -> list[float]:
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def _finite(value: Any, where: str) -> None:
+    """Raise ValueError on NaN or infinity anywhere in ``value``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: expected finite numbers (JSON has no NaN), found {value!r}")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{where}.{k}")
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _finite(v, where)
+
+
+#: The nulls a sample holds by design (no photometric jitter, no source box).
+_NULLS = (b'"photometric":null', b'"bbox":null')
 
 
 def dumps(doc: Any) -> bytes:
-    """Canonical JSON bytes (sorted keys, ``(",", ":")`` separators, no NaN)."""
-    return _ENCODER.encode(doc).encode()
+    """Canonical JSON bytes: sorted keys, no spaces, UTF-8; NaN and infinity are refused.
+    orjson writes them as null, so any null beyond the designed ones (``_NULLS``) has the
+    values checked."""
+    try:
+        data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # an integer beyond 64 bits, a type JSON does not have
+        raise ValueError(f"sample JSON: {exc}") from exc
+    nulls = data.count(b"null")
+    if nulls and nulls != sum(data.count(n) for n in _NULLS):
+        _finite(doc, "sample")
+    return data
 
 
 def sample_doc(
@@ -117,63 +140,6 @@ def encode_heatmaps(
     return targets.encode_heatmaps_png(maps), doc
 
 
-_json = _ENCODER.encode
-
-
-def _float_list(values: list[float]) -> str:
-    """A flat list of finite floats as ``json`` writes it (``float.__repr__``)."""
-    return "[" + ",".join(map(float.__repr__, values)) + "]"
-
-
-_BOOL = ("false", "true")
-class SampleJson:
-    """``dumps(sample_doc(...))``, byte for byte, at a third of the cost: the fields every view
-    of a record shares (attributes, dataset, heatmap, image, schema, scheme, source, split) are
-    serialised once per record, the keys are written in their sorted order, and floats by
-    ``float.__repr__`` as ``json`` does. Non-finite values fall back to ``dumps``, which
-    refuses them."""
-
-    def __init__(self) -> None:
-        self._key: tuple[Any, ...] | None = None
-        self._parts: tuple[str, str, str] = ("", "", "")
-
-    def _shared(self, record: FaceRecord, split: str, source_size: tuple[int, int],
-                image: dict[str, Any], heatmap: dict[str, Any] | None) -> tuple[str, str, str]:
-        cached = self._key
-        if (cached is None or cached[0] is not record or cached[1] != split or cached[2] != source_size
-                or cached[3] != image or cached[4] != heatmap):
-            middle = f',"dataset":{_json(record.dataset)}'
-            if heatmap is not None:
-                middle += f',"heatmap":{_json(heatmap)}'
-            middle += f',"image":{_json(image)},"key":'
-            tail = (f',"schema":{_json(SAMPLE_SCHEMA)},"scheme":{_json(record.scheme)}'
-                    f',"source":{_json(_source(record, source_size))},"split":{_json(split)},"transform":')
-            self._parts = ('{"attributes":' + _json(dict(record.attributes)) + ',"augment":', middle, tail)
-            self._key = (record, split, source_size, image, heatmap)
-        return self._parts
-
-    def encode(self, key: str, record: FaceRecord, split: str, source_size: tuple[int, int], view: View,
-               image: dict[str, Any], heatmap: dict[str, Any] | None) -> bytes:
-        head, middle, tail = self._shared(record, split, source_size, image, heatmap)
-        flat: list[float] = _rounded(view.landmarks).ravel().tolist()
-        transform = (np.asarray(view.matrix, dtype=np.float64)[:2, :3] + 0.0).ravel().tolist()
-        if not all(map(math.isfinite, flat)) or not all(map(math.isfinite, transform)):
-            return dumps(sample_doc(key, record, split, source_size, view, image, heatmap))
-        xs, ys = flat[0::2], flat[1::2]
-        visible = np.asarray(view.visible, dtype=bool).ravel().tolist()
-        text = "".join((
-            head, _json(view.augment),
-            ',"bbox":[', float.__repr__(min(xs)), ",", float.__repr__(min(ys)), ",",
-            float.__repr__(max(xs)), ",", float.__repr__(max(ys)),
-            "]", middle, _json(key),
-            ',"landmarks":[', ",".join([f"[{x!r},{y!r}]" for x, y in zip(xs, ys, strict=True)]),
-            "]", tail, "[", _float_list(transform[:3]), ",", _float_list(transform[3:]), "]",
-            ',"visible":[', ",".join([_BOOL[v] for v in visible]),
-            "]}",
-        ))
-        return text.encode()
-
-
 def encode_sample(
     key: str,
     record: FaceRecord,
@@ -181,10 +147,8 @@ def encode_sample(
     source_size: tuple[int, int],
     view: View,
     codec: SampleCodec,
-    writer: SampleJson | None = None,
 ) -> list[tuple[str, bytes]]:
-    """The members of one sample as (name, bytes), sorted by name. Pass one ``writer`` to the
-    views of a record in turn to share its JSON work."""
+    """The members of one sample as (name, bytes), sorted by name."""
     pixels = np.asarray(view.image)
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 or pixels.shape[2] == 1 else 3
@@ -194,6 +158,5 @@ def encode_sample(
     if codec.heatmaps:
         png, heatmap = encode_heatmaps(view, (int(width), int(height)), codec)
         members.append((f"{key}.{HEATMAP_MEMBER}", png))
-    doc = (writer or SampleJson()).encode(key, record, split, source_size, view, image, heatmap)
-    members.append((f"{key}.json", doc))
+    members.append((f"{key}.json", dumps(sample_doc(key, record, split, source_size, view, image, heatmap))))
     return sorted(members)
