@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -282,7 +283,7 @@ def _info_of_bytes(data: bytes, max_pixels: int | None) -> ImageInfo:
     return info
 
 
-def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+def _read_bytes(path: str | Path, limit: int | None = None) -> bytes:
     try:
         with open(path, "rb") as fh:
             data = fh.read() if limit is None else fh.read(limit)
@@ -301,7 +302,7 @@ def probe(source: bytes | str | Path, *, max_pixels: int | None = None) -> Image
     ``max_pixels`` is given and exceeded)."""
     if isinstance(source, bytes):
         return _info_of_bytes(source, max_pixels)
-    path = Path(source)
+    path = os.fspath(source)  # a str is enough (Path objects cost ~10 µs a probe here)
     try:
         head = _read_bytes(path, _HEAD_BYTES)
         try:

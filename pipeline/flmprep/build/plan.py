@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -165,7 +166,7 @@ def probe_record(recipe: augment.Recipe, root: Path, record: FaceRecord) -> Prob
         return rejected("nonfinite_landmarks",
                         f"landmark {bad}: expected finite x, y, found {pts[bad].tolist()}")
     try:
-        info = imageio.probe(root / record.image, max_pixels=imageio.DEFAULT_MAX_PIXELS)
+        info = imageio.probe(os.path.join(root, record.image), max_pixels=imageio.DEFAULT_MAX_PIXELS)
     except imageio.ImageError as exc:
         return rejected(exc.reason, exc.message)
     w, h = info.width, info.height
