@@ -99,42 +99,49 @@ def builder(root: Path, out: Path, n: int) -> float:
 
 
 def stages(root: Path, n: int) -> dict[str, float]:
-    """µs per sample of each stage of ``build_shard``'s work (one round): decode (amortised), render_view
-    (recipe + warp), image encode, sample JSON, tar write."""
+    """µs per sample of each stage of ``build_shard``'s work (one round), done as the builder does
+    it: plan every view (pixel-free), decode once (at ``decode_reduce``, RGBX), per view warp +
+    landmarks (``apply_plan``), image encode, sample JSON, tar write."""
     from flmprep import augment
-    from flmprep.shards.sample import SampleCodec, dumps, sample_doc
+    from flmprep.shards.sample import dumps, sample_doc
 
     cfg = BuildConfig(dataset="celeba", root=str(root), out=str(root), recipe="celeba",
                       recipe_params={"crops": CROPS})
     recipe = cfg.make_recipe()
-    records = [r.record for chunk in [planner.run_probe(t) for t in planner.probe_tasks(cfg)]
-               for r in chunk if r.record is not None][:n]
-    acc = dict.fromkeys(("decode", "render_view", "encode", "json", "tar"), 0.0)
+    probed = [r for chunk in [planner.run_probe(t) for t in planner.probe_tasks(cfg)] for r in chunk
+              if r.record is not None][:n]
+    acc = dict.fromkeys(("plan", "decode", "warp+points", "encode", "json", "tar"), 0.0)
     writer = TarWriter(io.BytesIO())
     clock = time.perf_counter
-    for rec in records:
+    image = {"format": "jpg", "width": 96, "height": 96, "channels": 3}
+    for probe in sorted(probed, key=lambda p: p.key):
+        rec = probe.record
+        assert rec is not None
         t0 = clock()
-        decoded = imageio.read_image(root / rec.image)
-        acc["decode"] += clock() - t0
-        for v in range(CROPS):
+        size = (probe.width, probe.height)
+        face, plans = augment.plan_record(recipe, rec, size, build_seed=0, split="train")
+        reduce = augment.decode_reduce(recipe, plans)
+        t1 = clock()
+        decoded = imageio.read_image(root / rec.image, reduce=reduce, channels=4)
+        acc["plan"] += t1 - t0
+        acc["decode"] += clock() - t1
+        for p in plans:
             t0 = clock()
-            view = augment.render_view(recipe, decoded.pixels, rec, view=v, build_seed=0, split="train")
+            view = augment.apply_plan(recipe, decoded.pixels, rec, face.points, p, reduce=reduce)
             t1 = clock()
-            data = imageio.encode(view.pixels, "jpg", 95)
+            data = imageio.encode(view.image, "jpg", 95)
             t2 = clock()
-            image = {"format": "jpg", "width": 96, "height": 96, "channels": 3}
-            doc = dumps(sample_doc(f"{rec.key}_v{v:02d}", rec, "train", (decoded.width, decoded.height), view,
-                                   image, None))
+            doc = dumps(sample_doc(f"{rec.key}_v{p.view:02d}", rec, "train", size, view, image, None))
             t3 = clock()
-            writer.add(f"{rec.key}_v{v:02d}.jpg", data)
-            writer.add(f"{rec.key}_v{v:02d}.json", doc)
+            writer.add(f"{rec.key}_v{p.view:02d}.jpg", data)
+            writer.add(f"{rec.key}_v{p.view:02d}.json", doc)
             t4 = clock()
-            acc["render_view"] += t1 - t0
+            acc["warp+points"] += t1 - t0
             acc["encode"] += t2 - t1
             acc["json"] += t3 - t2
             acc["tar"] += t4 - t3
-    assert SampleCodec().image_format == "jpg"
-    return {k: 1e6 * v / (len(records) * CROPS) for k, v in acc.items()}
+    writer.close()
+    return {k: 1e6 * v / (len(probed) * CROPS) for k, v in acc.items()}
 
 
 def tar_writers(n: int = 2000) -> tuple[float, float]:
@@ -193,7 +200,9 @@ def peak_rss(root: Path, out: Path, shards: int) -> dict[str, float]:
 
 
 def main() -> None:
-    cv2.setNumThreads(1)
+    from flmprep.build import worker
+
+    worker.tune_process()  # as the engines' workers do: one OpenCV thread, fixed malloc thresholds
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
         base = Path(tmp)
         small, large = base / "d50", base / "d500"
