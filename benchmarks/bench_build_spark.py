@@ -157,7 +157,8 @@ def main() -> None:
     print(f"ratio end-to-end / 2 × kernel:  {run.rate / two_cores:.2f} (target ≥ 0.8)")
     share = 100 * run.startup / run.wall
     print(f"JVM + context start-up:         {run.startup:.1f} s = {share:.0f} % of the wall")
-    print(f"read + probe + plan:            {run.probe:.1f} s (the probe job also starts the Python workers)")
+    print(f"read + probe + plan:            {run.probe:.1f} s after the context is up "
+          "(local mode probes in the driver)")
     print(f"finalize + Spark shutdown:      {run.tail:.1f} s")
     after = run.samples / max(run.wall - run.startup, 1e-9)
     print(f"after start-up:                 {after:,.0f} samples/s, ratio {after / two_cores:.2f}")
