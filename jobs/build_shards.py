@@ -182,11 +182,11 @@ def run_shards(
     estimated cost and started longest first; progress on the driver while it runs."""
     if not todo:
         return []
-    counters = Counters(sc.accumulator(0), sc.accumulator(0), sc.accumulator(0))
-    progress = ProgressThread(counters, Progress(total, total - len(todo)))
     groups = plan.task_groups(todo, plan.group_count(len(todo), sc.defaultParallelism, shards_per_task))
     sc.setJobDescription(f"build {len(todo)} shards in {len(groups)} tasks")
     log.info("building %d shards in %d Spark tasks", len(todo), len(groups))
+    counters = Counters(sc.accumulator(0), sc.accumulator(0), sc.accumulator(0))
+    progress = ProgressThread(counters, Progress(total, total - len(todo)))
     progress.start()
     try:
         outcomes = sc.parallelize(groups, len(groups)).flatMap(counted_build(counters)).collect()

@@ -7,6 +7,8 @@ if [ -x .venv/bin/python ]; then export PATH="$PWD/.venv/bin:$PATH"; fi  # `make
 PYTHON="$(command -v python)"
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PYTHON}" PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$PYTHON}"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+# Spark's own log at WARN from the first line (jobs/spark-conf/log4j2.properties)
+export SPARK_CONF_DIR="${SPARK_CONF_DIR:-$PWD/jobs/spark-conf}"
 
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 
