@@ -121,7 +121,7 @@ def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[s
                 log.info("shard %s/%s: rejected %s: %s", task.split, task.name, reject.key, reject.message)
             else:
                 log.warning("shard %s/%s: dropped views %d..%d of %s (%s); the shard holding its first "
-                            "view counts the record", task.split, task.name, item.start, item.stop - 1,
+                            "view reports the reject", task.split, task.name, item.start, item.stop - 1,
                             reject.key, reject.message)
             continue
         for name, data in members:
