@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
+from py4j.java_gateway import JavaGateway
 from pyspark import SparkConf, SparkContext
 from pyspark.accumulators import Accumulator
+from pyspark.java_gateway import launch_gateway
 
 from flmprep.build import config, finalize, plan, shard, worker
 from flmprep.build.errors import BuildError
@@ -65,9 +67,17 @@ def make_conf(master: str | None, pairs: Sequence[tuple[str, str]]) -> SparkConf
     return conf
 
 
-def spark_context(conf: SparkConf) -> SparkContext:
-    """Start the context (the JVM side: a second or two)."""
-    sc = SparkContext(conf=conf)
+def master_of(conf: SparkConf, gateway: JavaGateway) -> str:
+    """The master the context will get: `conf`'s (from --master or --spark-conf), else the JVM's
+    spark.master (spark-submit's --master or spark-defaults.conf), else local[*]."""
+    if conf.contains("spark.master"):
+        return str(conf.get("spark.master"))
+    return str(gateway.jvm.java.lang.System.getProperty("spark.master") or "local[*]")
+
+
+def spark_context(conf: SparkConf, gateway: JavaGateway) -> SparkContext:
+    """Start the context on `gateway` (the JVM side: a second or two)."""
+    sc = SparkContext(conf=conf, gateway=gateway)
     if not sc.getConf().contains("spark.log.level"):  # set by neither spark-submit nor --spark-conf
         sc.setLogLevel("WARN")
     log.info("Spark context up: master %s, default parallelism %d", sc.master, sc.defaultParallelism)
@@ -136,14 +146,13 @@ class ProgressThread(threading.Thread):
 
 class Probe(threading.Thread):
     """Reads the annotations while the Spark context starts. In local mode with at most
-    DRIVER_PROBE_MAX records it then probes them here too (~50 µs a record, less than the ~2 s
-    a first Spark job costs). Otherwise the probe is a Spark job, one task per chunk of records."""
+    DRIVER_PROBE_MAX records it then probes them here too, still while the context starts
+    (~40 µs a record, less than the ~2 s a first Spark job costs). Otherwise the probe is a
+    Spark job, one task per chunk of records."""
 
-    def __init__(self, cfg: config.BuildConfig) -> None:
+    def __init__(self, cfg: config.BuildConfig, local: bool) -> None:
         super().__init__(name="flmprep-probe", daemon=True)
-        self.cfg = cfg
-        self.local = False
-        self.decided = threading.Event()
+        self.cfg, self.local = cfg, local
         self.tasks: list[plan.ProbeTask] = []
         self.results: list[list[plan.ProbeResult]] | None = None
         self.error: BaseException | None = None
@@ -152,7 +161,6 @@ class Probe(threading.Thread):
         try:
             self.tasks = plan.probe_tasks(self.cfg)
             records = sum(len(t.records) for t in self.tasks)
-            self.decided.wait()
             if self.local and records <= DRIVER_PROBE_MAX:
                 log.info("probing %d records in the driver (local mode)", records)
                 self.results = [plan.run_probe(t) for t in self.tasks]
@@ -161,8 +169,6 @@ class Probe(threading.Thread):
 
     def collect(self, sc: SparkContext) -> list[list[plan.ProbeResult]]:
         """The probe results: the driver's, or those of a Spark job over the probe tasks."""
-        self.local = str(sc.master).startswith("local")  # the executors see the driver's files
-        self.decided.set()
         self.join()
         if self.error is not None:
             raise self.error
@@ -244,9 +250,11 @@ def main(master: str | None, spark_conf: tuple[str, ...], shards_per_task: int, 
         cfg = config.from_options(**options)
         config.prepare_output(cfg)
         conf = make_conf(master, pairs)
-        probe = Probe(cfg)
+        gateway = launch_gateway()  # spark-submit's JVM (or a new one): its spark.master is known now
+        local = master_of(conf, gateway).startswith("local")  # executors see the driver's files
+        probe = Probe(cfg, local)
         probe.start()
-        sc = spark_context(conf)
+        sc = spark_context(conf, gateway)
         try:
             the_plan = build(sc, cfg, probe, shards_per_task)
         finally:
