@@ -279,7 +279,7 @@ def apply_view(
     """Warp once with the params' matrix, jitter, convert to grey if asked, move the points.
     ``pixels`` may be RGBX (4 channels); so is the output then, unless jittered or grey (the
     encoders take RGBX as is). ``pixels`` decoded at 1/``reduce`` are warped with the matrix
-    folded onto their grid (``geometry.area_shrink``); the view's matrix stays source → output."""
+    folded onto their grid (``geometry.area_expand``); the view's matrix stays source → output."""
     matrix = params.matrix()
     warp_matrix = matrix if reduce == 1 else matrix @ geometry.area_expand(reduce)
     stretch = reduce * params.max_stretch()
