@@ -34,7 +34,7 @@ log = logging.getLogger("flmprep.jobs.build_shards")
 
 #: Default --shards-per-task.
 SHARDS_PER_TASK = 8
-#: Local mode probes up to this many records in the driver (~2.5 s at ~50 µs a record).
+#: Local mode probes up to this many records in the driver (~2 s at ~40 µs a record).
 DRIVER_PROBE_MAX = 50_000
 
 #: What a shard task returns: the shard's result, or the message of a BuildError (--on-error fail).
