@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("flmprep.cli.verify_cmd:verify", "Check a built dataset against its manifest."),
     "train": ("flmprep.cli.train_cmd:train", "Train a landmark model on built shards."),
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
+    "predict": ("flmprep.cli.predict_cmd:predict", "Landmarks on photos from a checkpoint or ONNX model."),
+    "export": ("flmprep.cli.export_cmd:export", "Export a checkpoint's model to ONNX."),
 }
 
 

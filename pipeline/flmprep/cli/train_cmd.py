@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from flmprep.cli.evaluate_sources import evaluate_from_sources, source_options
 from flmprep.train.config import from_options, train_options
 
 
@@ -39,7 +40,7 @@ def _table(report: dict[str, Any]) -> str:
 @click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
+    default=None,
     help="Built dataset folder (holds manifest.json).",
 )
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
@@ -48,10 +49,18 @@ def _table(report: dict[str, Any]) -> str:
 @click.option("--workers", type=int, default=2, show_default=True)
 @click.option("--amp", is_flag=True, help="bf16 autocast.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@source_options
 def evaluate(
-    data: Path, checkpoint: Path, split: str, batch_size: int, workers: int, amp: bool, as_json: bool
+    data: Path | None, checkpoint: Path, split: str, batch_size: int, workers: int, amp: bool, as_json: bool,
+    **source: Any,
 ) -> None:
-    """NME, failure rate at 0.08/0.10 and AUC@0.10 of a checkpoint, in source-image pixels."""
+    """NME, failure rate at 0.08/0.10 and AUC@0.10 of a checkpoint, in source-image pixels: on the
+    shards of --data, or (--dataset, --root) from the native dataset's images by the predict path."""
+    if source["dataset"] is not None:
+        evaluate_from_sources(checkpoint, split, as_json, _table, **source)
+        return
+    if data is None:
+        raise click.UsageError("expected --data (built shards) or --dataset and --root (source images)")
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
 

@@ -1,7 +1,9 @@
 """Checkpoints: ``best.pt`` (lowest validation loss, as xlandmark picks it) and ``last.pt``.
 
 A checkpoint holds the model spec and weights, optimizer and scheduler state,
-the epoch just finished, the best validation loss so far, and the run config.
+the epoch just finished, the best validation loss so far, the run config, and what
+``flmprep predict`` needs (``prediction``: recipe, input normalisation, box calibration;
+None in checkpoints written before it existed).
 Writes go to a temporary file renamed into place, so a crash never leaves half a file.
 """
 
@@ -32,6 +34,7 @@ class Checkpoint:
     optimizer: dict[str, Any] | None
     scheduler: dict[str, Any] | None
     config: dict[str, Any]
+    prediction: dict[str, Any] | None = None
 
 
 def save(path: Path, ckpt: Checkpoint) -> None:
@@ -60,4 +63,5 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoi
         optimizer=doc["optimizer"],
         scheduler=doc["scheduler"],
         config=doc["config"],
+        prediction=doc.get("prediction"),
     )

@@ -56,6 +56,7 @@ class TrainConfig:
     val_split: str = ""
     sigma: float = 2.5
     record_keys: bool = False
+    source_root: str | None = None
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_NAMES:
@@ -140,6 +141,12 @@ TRAIN_OPTIONS: list[Callable[[F], F]] = [
     click.option("--sigma", type=float, default=2.5, show_default=True, help="Heatmap σ in heatmap pixels."),
     click.option(
         "--record-keys", is_flag=True, help="Write each rank's sample keys per epoch under OUTPUT/epochs/."
+    ),
+    click.option(
+        "--source-root",
+        type=click.Path(exists=True, file_okay=False),
+        default=None,
+        help="The dataset's native root (images): calibrates Haar face boxes for `flmprep predict`.",
     ),
 ]
 

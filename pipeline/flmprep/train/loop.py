@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -162,7 +163,14 @@ def write_epoch_record(cfg: TrainConfig, runtime: Runtime, result: EpochResult) 
     path.write_text(json.dumps(doc, sort_keys=True) + "\n", "utf-8")
 
 
-def save_checkpoints(state: State, cfg: TrainConfig, spec: ModelSpec, scheme: str, val_loss: float) -> bool:
+def save_checkpoints(
+    state: State,
+    cfg: TrainConfig,
+    spec: ModelSpec,
+    scheme: str,
+    val_loss: float,
+    prediction: dict[str, Any] | None = None,
+) -> bool:
     """Write last.pt, and best.pt when ``val_loss`` improves; returns whether it did."""
     improved = val_loss < state.best_val_loss
     if improved:
@@ -176,6 +184,7 @@ def save_checkpoints(state: State, cfg: TrainConfig, spec: ModelSpec, scheme: st
         state.optimizer.state_dict(),
         state.scheduler.state_dict(),
         cfg.to_json(),
+        prediction,
     )
     checkpoint.save(cfg.output / checkpoint.LAST, ckpt)
     if improved:
@@ -219,6 +228,7 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
         resume(state, cfg, runtime)
     cfg.output.mkdir(parents=True, exist_ok=True)
     val = validation_split(manifest, cfg)
+    prediction = _prediction(manifest, cfg, spec) if runtime.is_main else None
     history = []
     while state.epoch < cfg.epochs:
         result = train_epoch(state, cfg, manifest, spec, runtime)
@@ -229,7 +239,7 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
         history.append(row)
         if runtime.is_main:
             row["best"] = save_checkpoints(
-                state, cfg, spec, manifest.scheme, report.loss if report else result.loss
+                state, cfg, spec, manifest.scheme, report.loss if report else result.loss, prediction
             )
             with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row, sort_keys=True) + "\n")
@@ -239,6 +249,15 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
         )
         barrier(runtime)
     return history
+
+
+def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
+    """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.predict.training``)."""
+    from flmprep.predict.training import prediction_metadata
+
+    shards = [s.path for s in manifest.shards(cfg.train_split)]
+    source_root = Path(cfg.source_root) if cfg.source_root else None
+    return prediction_metadata(manifest.root, shards, spec, source_root)
 
 
 def _validate(

@@ -1,0 +1,1 @@
+"""Landmarks on source images: face boxes, recipe-consistent crops, iterative refinement."""
