@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the pure-Python validator is imported only to explain a fai
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-SCHEMAS = ("sample", "manifest", "shard")
+SCHEMAS = ("sample", "manifest", "shard", "prediction")
 IMAGE_EXTS = ("jpg", "png", "webp")
 _SIGNATURE = {"jpg": "jpeg", "png": "png", "webp": "webp"}
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}

@@ -1,1 +1,29 @@
-"""Landmarks on source images: face boxes, recipe-consistent crops, iterative refinement."""
+"""Landmarks on source images from a checkpoint or an ONNX model: face boxes (given, or OpenCV's
+Haar cascade), the recipe's canonical crops, iterative refinement, landmarks in source pixels.
+
+``Predictor.from_checkpoint(path)`` needs torch; ``Predictor.from_onnx(path)`` needs only
+onnxruntime. Nothing here imports torch until a checkpoint is loaded or exported.
+"""
+
+from flmprep.predict.calibration import ANNOTATED, BOX_SOURCES, HAAR, LANDMARKS, BoxRelation, Calibration
+from flmprep.predict.detect import HaarDetector
+from flmprep.predict.errors import PredictError
+from flmprep.predict.meta import InputSpec, ModelMeta
+from flmprep.predict.predictor import FaceResult, Pass, Predictor, SourceImage
+
+__all__ = [
+    "ANNOTATED",
+    "BOX_SOURCES",
+    "HAAR",
+    "LANDMARKS",
+    "BoxRelation",
+    "Calibration",
+    "FaceResult",
+    "HaarDetector",
+    "InputSpec",
+    "ModelMeta",
+    "Pass",
+    "PredictError",
+    "Predictor",
+    "SourceImage",
+]

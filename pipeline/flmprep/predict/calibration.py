@@ -214,10 +214,11 @@ def _sample_docs(root: Path, shard_paths: Iterable[str]) -> Iterator[dict[str, A
 
 
 def haar_pairs(
-    faces: Sequence[TrainingFace], root: Path, detector: HaarDetector, images: int = HAAR_IMAGES
+    faces: Sequence[TrainingFace], root: Path, detector: HaarDetector, images: int | None = None
 ) -> tuple[list[Box], list[Box]]:
     """(detection, landmark extent) of every face the detector finds on the first ``images``
-    training images under ``root``; unreadable images are logged and skipped."""
+    (default ``HAAR_IMAGES``) training images under ``root``; unreadable images are logged and skipped."""
+    images = HAAR_IMAGES if images is None else images
     by_image: dict[str, list[TrainingFace]] = {}
     for face in faces:
         by_image.setdefault(face.image, []).append(face)

@@ -40,6 +40,7 @@ def to_onnx_bytes(model: PointsModel, meta: ModelMeta) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         torch.onnx.export(
             model.eval(),
             (example,),
