@@ -13,3 +13,6 @@ DATA = Path(__file__).parent / "data"
 def data_dir() -> Path:
     """tests/data: small real fixtures, each with a line of provenance."""
     return DATA
+
+
+from tests.helpers.predict_data import trained_celeba  # noqa: E402,F401  (a session fixture)
