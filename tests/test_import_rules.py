@@ -1,4 +1,4 @@
-"""DESIGN.md's import rules: only jobs/ imports pyspark, only flmprep.train imports torch."""
+"""DESIGN.md's import rules: only jobs/ imports pyspark, only flmprep.train and flmprep.predict import torch."""
 
 from __future__ import annotations
 
@@ -33,11 +33,32 @@ def test_only_jobs_import_pyspark() -> None:
     assert offenders == []
 
 
-def test_only_train_imports_torch() -> None:
-    train = PACKAGE / "train"
+def test_only_train_and_predict_import_torch() -> None:
+    allowed = (PACKAGE / "train", PACKAGE / "predict")
     offenders = [
         str(p.relative_to(ROOT))
         for p in _modules()
-        if "torch" in _imports(p) and train not in p.parents
+        if "torch" in _imports(p) and not any(a in p.parents for a in allowed)
     ]
     assert offenders == []
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Full module names imported at the top level of a file (not inside functions)."""
+    tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_predict_needs_torch_only_for_checkpoints_and_never_the_training_loop() -> None:
+    predict = sorted((PACKAGE / "predict").glob("*.py"))
+    with_torch = {p.name for p in predict if "torch" in {n.split(".")[0] for n in _module_level_imports(p)}}
+    assert with_torch == {"torch_model.py", "export.py"}
+    loop = {"flmprep.train.loop", "flmprep.train.data", "flmprep.train.balance", "flmprep.train.runtime",
+            "flmprep.train.predict", "flmprep.train.shardio"}
+    assert [p.name for p in predict if _module_level_imports(p) & loop] == []

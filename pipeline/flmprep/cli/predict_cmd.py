@@ -152,12 +152,8 @@ def _predictor(
     options = {"iterations": iterations, "tolerance": tolerance, "min_face": min_face}
     if onnx_model is not None:
         return Predictor.from_onnx(onnx_model, threads=threads, **options)
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     assert checkpoint is not None
-    return Predictor.from_checkpoint(checkpoint, **options)
+    return Predictor.from_checkpoint(checkpoint, threads=threads, **options)
 
 
 class _Sink:

@@ -208,12 +208,12 @@ class Predictor:
         self.scheme: Scheme = get_scheme(meta.scheme)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, **options: Any) -> Predictor:
-        """From a training checkpoint (needs torch)."""
+    def from_checkpoint(cls, path: str | Path, *, threads: int = 0, **options: Any) -> Predictor:
+        """From a training checkpoint (needs torch); ``threads`` > 0 sets torch's thread count."""
         from flmprep.predict.torch_model import TorchBackend, load
 
         model, meta = load(path)
-        return cls(TorchBackend(model), meta, **options)
+        return cls(TorchBackend(model, threads=threads), meta, **options)
 
     @classmethod
     def from_onnx(cls, path: str | Path, *, threads: int = 0, **options: Any) -> Predictor:

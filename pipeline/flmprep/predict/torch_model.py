@@ -58,8 +58,10 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model: PointsModel) -> None:
+    def __init__(self, model: PointsModel, threads: int = 0) -> None:
         self.model = model.eval()
+        if threads:
+            torch.set_num_threads(threads)
 
     @torch.no_grad()
     def __call__(self, batch: np.ndarray) -> np.ndarray:
