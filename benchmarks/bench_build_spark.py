@@ -118,7 +118,7 @@ def log_time(text: str, message: str, log: Path) -> float:
 
 def library_rate(data: Path, work: Path, shards: int = 3) -> float:
     """Single-core samples/s of `build_shard` on the first training shards, in this process."""
-    from flmprep.build import config, plan, shard, worker
+    from flmprep.builder import config, plan, shard, worker
 
     worker.tune_process()
     cfg = config.from_options(dataset="celeba", root=str(data), out=str(work / "inproc"), crops=CROPS,

@@ -1,4 +1,4 @@
-"""spark-submit entry point: build WebDataset shards with Spark (thin wiring over flmprep.build).
+"""spark-submit entry point: build WebDataset shards with Spark (thin wiring over flmprep.builder).
 
     spark-submit [--master URL] jobs/build_shards.py --dataset celeba --crops 20 --root DATA --out OUT
 
@@ -25,9 +25,9 @@ from pyspark import SparkConf, SparkContext
 from pyspark.accumulators import Accumulator
 from pyspark.java_gateway import launch_gateway
 
-from flmprep.build import config, finalize, plan, shard, worker
-from flmprep.build.errors import BuildError
-from flmprep.build.progress import Progress, summary_table
+from flmprep.builder import config, finalize, plan, shard, worker
+from flmprep.builder.errors import BuildError
+from flmprep.builder.progress import Progress, summary_table
 from flmprep.errors import ConfigError, FlmprepError
 
 log = logging.getLogger("flmprep.jobs.build_shards")

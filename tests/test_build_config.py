@@ -9,14 +9,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from flmprep.build.config import (
+from flmprep.builder.config import (
     BuildConfig,
     build_options,
     estimate_sample_bytes,
     from_options,
     prepare_output,
 )
-from flmprep.build.outdir import STATE_FILE, read_state
+from flmprep.builder.outdir import STATE_FILE, read_state
 from flmprep.errors import ConfigError
 
 ISSUE_OPTIONS = [

@@ -128,7 +128,7 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path: Path) -> None:
 def test_finalize_removes_what_killed_attempts_left(data: Path, tmp_path: Path) -> None:
     """A shard temp file of a killed attempt is deleted before the manifest is written; other
     files are left alone, and the manifest is the one of a clean build."""
-    from flmprep.build import config, finalize, plan
+    from flmprep.builder import config, finalize, plan
 
     out = tmp_path / "out"
     _build(data, out, "--workers", "1")

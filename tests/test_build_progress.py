@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flmprep.build.progress import Progress, summary_table
+from flmprep.builder.progress import Progress, summary_table
 
 MANIFEST = {
     "splits": {

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from flmprep import imageio
-from flmprep.build import finalize, plan
-from flmprep.build.config import BuildConfig, prepare_output
-from flmprep.build.errors import BuildError
-from flmprep.build.shard import build_shard
+from flmprep.builder import finalize, plan
+from flmprep.builder.config import BuildConfig, prepare_output
+from flmprep.builder.errors import BuildError
+from flmprep.builder.shard import build_shard
 from flmprep.errors import ConfigError
 from flmprep.records import FaceRecord
 

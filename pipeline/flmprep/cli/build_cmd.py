@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from flmprep.build.config import build_options, from_options
-from flmprep.build.errors import BuildError
-from flmprep.build.finalize import exit_status
-from flmprep.build.local import default_workers, run_local
-from flmprep.build.progress import summary_table
+from flmprep.builder.config import build_options, from_options
+from flmprep.builder.errors import BuildError
+from flmprep.builder.finalize import exit_status
+from flmprep.builder.local import default_workers, run_local
+from flmprep.builder.progress import summary_table
 from flmprep.errors import ConfigError, FlmprepError
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from itertools import groupby
 from pathlib import Path
 
 from flmprep import augment, imageio
-from flmprep.build.config import BuildConfig
-from flmprep.build.errors import BuildError
-from flmprep.build.plan import ShardItem, ShardTask, portable
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.builder.plan import ShardItem, ShardTask, portable
 from flmprep.records import Reject
 from flmprep.shards import naming
 from flmprep.shards.manifest import Sidecar, fsync_dir, tmp_name, write_json_atomic

@@ -16,12 +16,12 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from flmprep.build import finalize as fin
-from flmprep.build import plan as planner
-from flmprep.build import worker
-from flmprep.build.config import BuildConfig, prepare_output
-from flmprep.build.progress import Progress
-from flmprep.build.shard import ShardResult, build_shard
+from flmprep.builder import finalize as fin
+from flmprep.builder import plan as planner
+from flmprep.builder import worker
+from flmprep.builder.config import BuildConfig, prepare_output
+from flmprep.builder.progress import Progress
+from flmprep.builder.shard import ShardResult, build_shard
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from flmprep import __version__, formats
-from flmprep.build.config import BuildConfig
-from flmprep.build.errors import BuildError
-from flmprep.build.plan import Plan
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.builder.plan import Plan
 from flmprep.records import Reject
 from flmprep.shards import naming
 from flmprep.shards.manifest import (

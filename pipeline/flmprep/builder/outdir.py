@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flmprep.build.config import BuildConfig
+from flmprep.builder.config import BuildConfig
 from flmprep.errors import ConfigError
 from flmprep.shards import naming
 from flmprep.shards.manifest import write_json_atomic
@@ -16,7 +16,7 @@ from flmprep.shards.manifest import write_json_atomic
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".flmprep-build.json"
-STATE_SCHEMA = "flmprep.build-state/1"
+STATE_SCHEMA = "flmprep.builder-state/1"
 ROOT_FILES = ("manifest.json", "rejects.jsonl", STATE_FILE)
 _ROOT_TMP = re.compile(r"^(manifest\.json|rejects\.jsonl|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
 _SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")

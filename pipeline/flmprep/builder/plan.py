@@ -22,9 +22,9 @@ import numpy as np
 
 from flmprep import augment, imageio
 from flmprep.augment.base import Face
-from flmprep.build import outdir
-from flmprep.build.config import BuildConfig
-from flmprep.build.errors import BuildError
+from flmprep.builder import outdir
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
 from flmprep.formats import OnError, read_dataset
 from flmprep.records import FaceRecord, ReadReport, Reject
 from flmprep.shards import naming

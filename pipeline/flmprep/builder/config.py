@@ -299,7 +299,7 @@ def estimate_sample_bytes(cfg: BuildConfig) -> int:
 
 def prepare_output(cfg: BuildConfig) -> None:
     """Create OUT and record the config; refuse a non-empty OUT unless resuming the same config
-    or overwriting a previous flmprep build (see ``flmprep.build.outdir``)."""
-    from flmprep.build import outdir
+    or overwriting a previous flmprep build (see ``flmprep.builder.outdir``)."""
+    from flmprep.builder import outdir
 
     outdir.prepare(cfg)
