@@ -118,12 +118,12 @@ def log_time(text: str, message: str, log: Path) -> float:
 
 def library_rate(data: Path, work: Path, shards: int = 3) -> float:
     """Single-core samples/s of `build_shard` on the first training shards, in this process."""
-    from flmprep.builder import config, plan, shard, worker
+    from flmprep.builder import config, outdir, plan, shard, worker
 
     worker.tune_process()
     cfg = config.from_options(dataset="celeba", root=str(data), out=str(work / "inproc"), crops=CROPS,
                               splits="train", overwrite=True)
-    config.prepare_output(cfg)
+    outdir.prepare(cfg)
     the_plan = plan.make_plan(cfg, [plan.run_probe(t) for t in plan.probe_tasks(cfg)[:1]])
     start = time.perf_counter()
     samples = sum(shard.build_shard(task).samples for task in the_plan.tasks[:shards])

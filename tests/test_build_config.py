@@ -14,9 +14,9 @@ from flmprep.builder.config import (
     build_options,
     estimate_sample_bytes,
     from_options,
-    prepare_output,
 )
 from flmprep.builder.outdir import STATE_FILE, read_state
+from flmprep.builder.outdir import prepare as prepare_output
 from flmprep.errors import ConfigError
 
 ISSUE_OPTIONS = [

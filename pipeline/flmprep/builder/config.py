@@ -1,16 +1,18 @@
-"""The build configuration: one frozen value, its click options, and the output-folder guard.
+"""The build configuration: one frozen value whose fields also define the command-line options.
 
-``BuildConfig.to_json()`` holds only what changes the bytes of the output (no paths, no run
-modes), so the same inputs and config give the same ``config_hash`` on any machine.
+Each option-bearing field carries an ``Opt`` in its metadata; ``build_options`` turns the fields
+(plus ``--shard-bytes`` and one option per recipe parameter) into click options, so every
+default is written once, here. ``BuildConfig.to_json()`` holds only what changes the bytes of
+the output (no paths, no run modes), so the same inputs and config give the same
+``config_hash`` on any machine.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,27 +20,67 @@ import click
 
 from flmprep import augment, formats
 from flmprep.errors import ConfigError, FlipUnsupportedError
+from flmprep.jsonio import canonical_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 IMAGE_FORMATS = ("jpg", "png", "webp")
 ON_ERROR = ("fail", "skip")
-DEFAULT_SAMPLES_PER_SHARD = 1000
-#: Records per probe task (stat + header read of each image).
-PROBE_CHUNK = 512
-#: The recipe each dataset builds with unless ``--recipe`` says otherwise.
-DEFAULT_RECIPES: dict[str, str] = {
-    "celeba": "celeba",
-    "celeba-aligned": "celeba",
-    "300w": "300w",
-    "wflw": "wflw",
-    "helen": "helen",
-    "pts": "300w",
-}
 #: Estimated encoded bytes per output pixel and channel, used only to turn --shard-bytes into a
 #: sample count (tar headers and JSON add ``SAMPLE_OVERHEAD`` bytes per sample).
 BYTES_PER_PIXEL = {"jpg": 0.35, "webp": 0.25, "png": 2.0}
 SAMPLE_OVERHEAD = 2048
+
+
+def _size(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """Parse "64" or "64x48" (width x height)."""
+    if value is None or isinstance(value, tuple):
+        return value
+    parts = value.lower().split("x")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (1, 2) or min(nums, default=0) < 1:
+        raise click.BadParameter(f"expected N or WxH with positive integers, found {value!r}")
+    return (nums[0], nums[-1])
+
+
+def _splits(value: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if value is None or isinstance(value, tuple):
+        return value
+    names = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter(f"expected a comma-separated list of split names, found {value!r}")
+    return names
+
+
+@dataclass(frozen=True)
+class Opt:
+    """How a ``BuildConfig`` field appears on the command line. ``unset``: the option defaults to
+    None and the field's default applies (shown in the help); ``parse`` turns the text into the
+    field's value; ``shown`` is the default as text (what ``parse`` turns into the field's
+    default, and what ``--help`` shows)."""
+
+    help: str
+    type: Any = None
+    flag: str = ""
+    required: bool = False
+    unset: bool = False
+    parse: Callable[[Any], Any] | None = None
+    shown: str = ""
+
+    def __post_init__(self) -> None:
+        if self.shown and self.parse is None:
+            raise ValueError("Opt: `shown` is the option's text default, so it needs `parse`")
+
+
+def _field(default: Any, help: str, **opt: Any) -> Any:
+    return field(default=default, metadata={"option": Opt(help, **opt)})
+
+
+def _required(help: str, **opt: Any) -> Any:
+    return field(metadata={"option": Opt(help, required=True, **opt)})
 
 
 @dataclass(frozen=True)
@@ -46,24 +88,39 @@ class BuildConfig:
     """Everything a build needs. ``root``/``out`` are locations and ``resume``/``overwrite`` run
     modes: neither enters ``to_json()``/``hash()``. ``recipe_params`` are the recipe overrides."""
 
-    dataset: str
-    root: str
-    out: str
-    recipe: str
+    dataset: str = _required("Dataset layout under --root.", type=click.Choice(sorted(formats.DATASETS)))
+    root: str = _required("Folder holding the dataset's native files.",
+                          type=click.Path(exists=True, file_okay=False))
+    out: str = _required("Output folder: OUT/<split>/shard-NNNN.tar, manifest.json, rejects.jsonl.",
+                         type=click.Path(file_okay=False))
+    recipe: str = _required("Augmentation recipe (default: the dataset's: celeba, 300w, wflw or helen).",
+                            unset=True)
     recipe_params: Mapping[str, Any] = field(default_factory=dict)
-    splits: tuple[str, ...] | None = None
-    samples_per_shard: int = DEFAULT_SAMPLES_PER_SHARD
-    image_format: str = "jpg"
-    quality: int = 95
-    heatmaps: bool = False
-    heatmap_size: tuple[int, int] = (64, 64)
-    sigma: float = 2.5
-    seed: int = 0
-    on_error: str = "skip"
-    max_reject_ratio: float = 0.01
-    resume: bool = False
-    overwrite: bool = False
-    probe_chunk: int = PROBE_CHUNK
+    splits: tuple[str, ...] | None = _field(
+        None, "Comma-separated splits to build, e.g. train,test (default: all).", parse=_splits, unset=True)
+    samples_per_shard: int = _field(
+        1000, "Samples per shard; every shard but a split's last holds exactly this many.", type=int,
+        unset=True)
+    image_format: str = _field("jpg", "Codec of the output images.", type=click.Choice(IMAGE_FORMATS))
+    quality: int = _field(95, "JPEG/WebP quality.", type=click.IntRange(1, 100))
+    heatmaps: bool = _field(False, "Also store Gaussian heatmaps as a tiled uint8 PNG member KEY.hm.png.",
+                            flag="--heatmaps/--no-heatmaps")
+    heatmap_size: tuple[int, int] = _field((64, 64), "Heatmap size, N or WxH.", type=str, parse=_size,
+                                           shown="64x64")
+    sigma: float = _field(2.5, "Heatmap σ in heatmap pixels.", type=float)
+    seed: int = _field(0, "Build seed: same inputs + config + seed give byte-identical output.",
+                       type=click.IntRange(min=0))
+    on_error: str = _field("skip", "Bad record: skip it (listed in rejects.jsonl) or stop the build.",
+                           type=click.Choice(ON_ERROR))
+    max_reject_ratio: float = _field(
+        0.01, "Exit non-zero (after writing everything) when rejected/input records exceed this.",
+        type=click.FloatRange(0, 1))
+    resume: bool = _field(False, "Continue a build in OUT: keep shards whose sha256 checks out, rebuild "
+                                 "the rest.", flag="--resume")
+    overwrite: bool = _field(False, "Delete a previous flmprep build in OUT first (refused if OUT holds "
+                                    "other files).", flag="--overwrite")
+    #: Records per probe task (stat + header read of each image); not an option.
+    probe_chunk: int = 512
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -96,20 +153,6 @@ class BuildConfig:
         """The recipe object this config builds with."""
         return augment.get_recipe(self.recipe, **dict(self.recipe_params))
 
-    @property
-    def out_path(self) -> Path:
-        return Path(self.out)
-
-    @property
-    def root_path(self) -> Path:
-        return Path(self.root)
-
-
-def canonical_json(doc: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the byte form used for hashes and written files."""
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return text.encode()
-
 
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
@@ -119,7 +162,7 @@ def _plain(value: Any) -> Any:
 
 def _validate(cfg: BuildConfig) -> None:
     checks: list[tuple[bool, str, str, object]] = [
-        (cfg.dataset in DEFAULT_RECIPES, "--dataset", f"one of {', '.join(DEFAULT_RECIPES)}", cfg.dataset),
+        (cfg.dataset in formats.DATASETS, "--dataset", f"one of {', '.join(formats.DATASETS)}", cfg.dataset),
         (cfg.image_format in IMAGE_FORMATS, "--image-format", "jpg, png or webp", cfg.image_format),
         (1 <= cfg.quality <= 100, "--quality", "an integer in 1..100", cfg.quality),
         (cfg.samples_per_shard >= 1, "--samples-per-shard", "a positive integer", cfg.samples_per_shard),
@@ -146,74 +189,48 @@ def _validate(cfg: BuildConfig) -> None:
 # --- command-line options shared by `flmprep build` and `jobs/build_shards.py` ------------------
 
 
-def _size(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
-    """Parse "64" or "64x48" (width x height)."""
-    if value is None or isinstance(value, tuple):
-        return value
-    parts = value.lower().split("x")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        nums = []
-    if len(nums) not in (1, 2) or min(nums, default=0) < 1:
-        raise click.BadParameter(f"expected N or WxH with positive integers, found {value!r}")
-    return (nums[0], nums[-1])
+def _callback(parse: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    return lambda ctx, param, value: parse(value)
 
 
-def _size_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
-    return _size(value)
+def _field_option(f: Field[Any]) -> Callable[[F], F]:
+    """The click option of one ``BuildConfig`` field, from its ``Opt`` metadata."""
+    spec: Opt = f.metadata["option"]
+    flag = spec.flag or "--" + f.name.replace("_", "-")
+    kwargs: dict[str, Any] = {"help": spec.help}
+    if spec.type is not None:
+        kwargs["type"] = spec.type
+    if spec.parse is not None:
+        kwargs["callback"] = _callback(spec.parse)
+    if spec.required and not spec.unset:
+        kwargs["required"] = True
+    elif spec.unset:
+        kwargs["default"] = None
+        if f.default is not None and not spec.required:
+            kwargs["help"] = f"{spec.help[:-1]} (default {f.default})."
+    else:
+        kwargs["default"] = spec.shown or f.default  # `shown` is the text `parse` turns into the default
+        kwargs["show_default"] = True
+        if isinstance(f.default, bool) and "/" not in flag:
+            kwargs["is_flag"] = True
+            kwargs.pop("show_default")
+    return click.option(flag, f.name, **kwargs)
 
 
-def _splits(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    names = tuple(s.strip() for s in value.split(",") if s.strip())
-    if not names:
-        raise click.BadParameter(f"expected a comma-separated list of split names, found {value!r}")
-    return names
+_SHARD_BYTES = click.option(
+    "--shard-bytes", type=int, default=None,
+    help="Target shard size in bytes instead of --samples-per-shard (turned into a sample count from "
+         "the output size and format).")
 
 
-def _splits_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
-    return _splits(value)
-
-
-_BUILD_OPTIONS: list[Callable[[F], F]] = [
-    click.option("--dataset", required=True, type=click.Choice(sorted(DEFAULT_RECIPES)),
-                 help="Dataset layout under --root."),
-    click.option("--root", required=True, type=click.Path(exists=True, file_okay=False),
-                 help="Folder holding the dataset's native files."),
-    click.option("--out", required=True, type=click.Path(file_okay=False),
-                 help="Output folder: OUT/<split>/shard-NNNN.tar, manifest.json, rejects.jsonl."),
-    click.option("--recipe", default=None,
-                 help="Augmentation recipe (default: the dataset's: celeba, 300w, wflw or helen)."),
-    click.option("--splits", default=None, callback=_splits_callback,
-                 help="Comma-separated splits to build, e.g. train,test (default: all)."),
-    click.option("--samples-per-shard", type=int, default=None,
-                 help=f"Samples per shard; every shard but a split's last holds exactly this many "
-                      f"(default {DEFAULT_SAMPLES_PER_SHARD})."),
-    click.option("--shard-bytes", type=int, default=None,
-                 help="Target shard size in bytes instead of --samples-per-shard (turned into a sample "
-                      "count from the output size and format)."),
-    click.option("--image-format", type=click.Choice(IMAGE_FORMATS), default="jpg", show_default=True,
-                 help="Codec of the output images."),
-    click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-                 help="JPEG/WebP quality."),
-    click.option("--heatmaps/--no-heatmaps", default=False, show_default=True,
-                 help="Also store Gaussian heatmaps as a tiled uint8 PNG member KEY.hm.png."),
-    click.option("--heatmap-size", default="64x64", show_default=True, callback=_size_callback,
-                 help="Heatmap size, N or WxH."),
-    click.option("--sigma", type=float, default=2.5, show_default=True, help="Heatmap σ in heatmap pixels."),
-    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                 help="Build seed: same inputs + config + seed give byte-identical output."),
-    click.option("--on-error", type=click.Choice(ON_ERROR), default="skip", show_default=True,
-                 help="Bad record: skip it (listed in rejects.jsonl) or stop the build."),
-    click.option("--max-reject-ratio", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-                 help="Exit non-zero (after writing everything) when rejected/input records exceed this."),
-    click.option("--resume", is_flag=True, default=False,
-                 help="Continue a build in OUT: keep shards whose sha256 checks out, rebuild the rest."),
-    click.option("--overwrite", is_flag=True, default=False,
-                 help="Delete a previous flmprep build in OUT first (refused if OUT holds other files)."),
-]
+def _build_options() -> list[Callable[[F], F]]:
+    out: list[Callable[[F], F]] = []
+    for f in fields(BuildConfig):
+        if "option" in f.metadata:
+            out.append(_field_option(f))
+        if f.name == "samples_per_shard":
+            out.append(_SHARD_BYTES)
+    return out
 
 
 def _recipe_options() -> list[Callable[[F], F]]:
@@ -230,7 +247,7 @@ def _recipe_options() -> list[Callable[[F], F]]:
 
 def build_options(func: F) -> F:
     """Decorate a click command with every build option and every recipe option."""
-    for option in reversed(_BUILD_OPTIONS + _recipe_options()):
+    for option in reversed(_build_options() + _recipe_options()):
         func = option(func)
     return func
 
@@ -240,36 +257,30 @@ def _recipe_param_names() -> set[str]:
 
 
 def from_options(**kwargs: Any) -> BuildConfig:
-    """The BuildConfig for the values of ``build_options`` (unset recipe options keep the recipe's
-    defaults); raises ConfigError on unknown or inconsistent values."""
+    """The BuildConfig for the values of ``build_options`` (unset options keep their defaults:
+    the field's, or the dataset's recipe); raises ConfigError on unknown or inconsistent values."""
     opts = dict(kwargs)
     recipe_names = _recipe_param_names()
     recipe_params = {k: opts.pop(k) for k in list(opts) if k in recipe_names}
-    recipe_params = {k: v for k, v in recipe_params.items() if v is not None}
     known = {f.name for f in fields(BuildConfig)} | {"shard_bytes"}
     unknown = sorted(set(opts) - known)
     if unknown:
         raise ConfigError(f"build options: expected only build and recipe options, "
                           f"found {', '.join(unknown)}")
     dataset = opts["dataset"]
-    if dataset not in DEFAULT_RECIPES:
-        raise ConfigError(f"--dataset: expected one of {', '.join(DEFAULT_RECIPES)}, found {dataset!r}")
-    opts["recipe"] = opts.get("recipe") or DEFAULT_RECIPES[dataset]
+    if dataset not in formats.DATASETS:
+        raise ConfigError(f"--dataset: expected one of {', '.join(formats.DATASETS)}, found {dataset!r}")
+    opts["recipe"] = opts.get("recipe") or formats.default_recipe(dataset)
     opts["root"] = str(Path(opts["root"]).resolve())
     opts["out"] = str(Path(opts["out"]).resolve())
-    opts["recipe_params"] = recipe_params
-    if opts.get("heatmap_size") is not None:
-        opts["heatmap_size"] = _size(opts["heatmap_size"])
-    else:
-        opts.pop("heatmap_size", None)
-    if isinstance(opts.get("splits"), str):
-        opts["splits"] = _splits(opts["splits"])
+    opts["recipe_params"] = {k: v for k, v in recipe_params.items() if v is not None}
+    for name, parse in (("heatmap_size", _size), ("splits", _splits)):
+        if opts.get(name) is not None:
+            opts[name] = parse(opts[name])
     shard_bytes = opts.pop("shard_bytes", None)
     if shard_bytes is not None and opts.get("samples_per_shard") is not None:
         raise ConfigError("--samples-per-shard/--shard-bytes: expected at most one of them, found both")
-    if opts.get("samples_per_shard") is None:
-        opts.pop("samples_per_shard", None)
-    cfg = BuildConfig(**{k: v for k, v in opts.items() if v is not None or k == "splits"})
+    cfg = BuildConfig(**{k: v for k, v in opts.items() if v is not None})
     if shard_bytes is not None:
         cfg = _with_shard_bytes(cfg, int(shard_bytes))
     return cfg
@@ -292,14 +303,3 @@ def estimate_sample_bytes(cfg: BuildConfig) -> int:
     image = recipe.out_size * recipe.out_size * channels * BYTES_PER_PIXEL[cfg.image_format]
     heat = cfg.heatmap_size[0] * cfg.heatmap_size[1] * 0.3 * 16 if cfg.heatmaps else 0.0
     return int(image + heat) + SAMPLE_OVERHEAD
-
-
-# --- the output folder ---------------------------------------------------------------------------
-
-
-def prepare_output(cfg: BuildConfig) -> None:
-    """Create OUT and record the config; refuse a non-empty OUT unless resuming the same config
-    or overwriting a previous flmprep build (see ``flmprep.builder.outdir``)."""
-    from flmprep.builder import outdir
-
-    outdir.prepare(cfg)

@@ -1,4 +1,4 @@
-"""The local engine of ``flmprep build``: the same plan and ``build_shard`` in a process pool.
+"""The local engine of ``flmprep build``: probe and shard tasks in a process pool.
 
 Workers are started with ``spawn`` and die with the driver (``PR_SET_PDEATHSIG``), so a killed
 build leaves no orphans. Results are keyed by shard, so completion order never matters.
@@ -12,16 +12,15 @@ import multiprocessing
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Any
 
-from flmprep.builder import finalize as fin
 from flmprep.builder import plan as planner
 from flmprep.builder import worker
-from flmprep.builder.config import BuildConfig, prepare_output
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.driver import BuildRun, run_build
 from flmprep.builder.progress import Progress
-from flmprep.builder.shard import ShardResult, build_shard
+from flmprep.builder.shard import ShardFailure, ShardOutcome, ShardResult, run_shard_task
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -35,51 +34,62 @@ def _worker_init() -> None:
     worker.tune_process()
 
 
-@dataclass(frozen=True)
-class LocalRun:
-    """What a local build produced: the manifest, the shards built this run, the build rate."""
-
-    manifest: dict[str, Any]
-    built: int
-    samples_per_second: float
-
-
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _build_all(
-    pool: ProcessPoolExecutor, todo: list[planner.ShardTask], progress: Progress
-) -> list[ShardResult]:
-    futures: dict[Future[ShardResult], planner.ShardTask] = {
-        pool.submit(build_shard, t): t for t in planner.longest_first(todo)
-    }
-    results: list[ShardResult] = []
-    try:
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            progress.update(result.samples, len(result.rejects))
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-    return sorted(results, key=lambda r: (r.split, r.index))
+class LocalEngine:
+    """``workers`` spawned processes; the driver never probes (the pool does it in parallel)."""
 
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._pool: ProcessPoolExecutor | None = None
 
-def run_local(cfg: BuildConfig, workers: int, *, show_progress: bool = True) -> LocalRun:
-    """Probe, plan, build the pending shards in ``workers`` processes, finalize."""
-    prepare_output(cfg)
-    probes = planner.probe_tasks(cfg)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=_worker_init) as pool:
-        results = list(pool.map(planner.run_probe, probes))
-        the_plan = planner.make_plan(cfg, results)
-        todo = planner.pending(cfg, the_plan) if cfg.resume else list(the_plan.tasks)
-        progress = Progress(len(the_plan.tasks), len(the_plan.tasks) - len(todo), disable=not show_progress)
+    @property
+    def name(self) -> str:
+        return f"a pool of {self.workers} processes"
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_worker_init)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            raise RuntimeError("LocalEngine: start() it first")
+        return self._pool
+
+    def probes_in_driver(self, records: int) -> bool:
+        return False
+
+    def map_probes(self, tasks: Sequence[planner.ProbeTask]) -> list[list[planner.ProbeResult]]:
+        log.info("probing %d records in %d tasks on %s", sum(len(t.records) for t in tasks), len(tasks),
+                 self.name)
+        return list(self.pool.map(planner.run_probe, tasks))
+
+    def map_shards(self, tasks: Sequence[planner.ShardTask], progress: Progress) -> list[ShardOutcome]:
+        """Every task in submission order; after a failure, the tasks not yet started are dropped."""
+        futures: list[Future[ShardOutcome]] = [self.pool.submit(run_shard_task, t) for t in tasks]
+        outcomes: list[ShardOutcome] = []
         try:
-            built = _build_all(pool, todo, progress)
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes.append(outcome)
+                if isinstance(outcome, ShardFailure):
+                    break
+                assert isinstance(outcome, ShardResult)
+                progress.update(outcome.samples, len(outcome.rejects))
         finally:
-            progress.close()
-    manifest = fin.finalize(cfg, the_plan)
-    return LocalRun(manifest, len(built), progress.rate)
+            for future in futures:
+                future.cancel()
+        return outcomes
+
+
+def run_local(cfg: BuildConfig, workers: int, *, show_progress: bool = True) -> BuildRun:
+    """The driver's sequence on a local pool of ``workers`` processes."""
+    return run_build(cfg, LocalEngine(workers), show_progress=show_progress)

@@ -1,22 +1,24 @@
-"""The output folder guard: fresh, resume (same config only) or overwrite (flmprep's files only)."""
+"""The output folder: the guard (fresh, resume with the same config only, or overwrite of
+flmprep's own files only), the build-state file, and which shards a resume still has to build."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
 from flmprep.builder.config import BuildConfig
+from flmprep.builder.plan import Plan, ShardTask
 from flmprep.errors import ConfigError
+from flmprep.jsonio import parse_json, write_json
 from flmprep.shards import naming
-from flmprep.shards.manifest import write_json_atomic
+from flmprep.shards.manifest import check_shard
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".flmprep-build.json"
-STATE_SCHEMA = "flmprep.builder-state/1"
+STATE_SCHEMA = "flmprep.build-state/1"
 ROOT_FILES = ("manifest.json", "rejects.jsonl", STATE_FILE)
 _ROOT_TMP = re.compile(r"^(manifest\.json|rejects\.jsonl|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
 _SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -35,8 +37,8 @@ def read_state(out: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = parse_json(path.read_bytes())
+    except ValueError as exc:
         raise ConfigError(f"{path}: expected JSON, found a parse error ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("schema") != STATE_SCHEMA:
         raise ConfigError(f"{path}: expected a {STATE_SCHEMA} object, found something else")
@@ -107,7 +109,8 @@ def _check_resume(cfg: BuildConfig, out: Path) -> None:
 
 
 def prepare(cfg: BuildConfig) -> None:
-    """Make OUT ready for ``cfg``: see ``config.prepare_output``."""
+    """Create OUT and record the config; refuse a non-empty OUT unless resuming the same config
+    or overwriting a previous flmprep build (only flmprep's own files are deleted)."""
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: expected a folder, found a file")
@@ -131,7 +134,7 @@ def prepare(cfg: BuildConfig) -> None:
         log.info("overwriting the previous build in %s", out)
         _remove_ours(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / STATE_FILE, state_doc(cfg))
+    write_json(out / STATE_FILE, state_doc(cfg))
 
 
 def check_plan(cfg: BuildConfig, fingerprint: str) -> None:
@@ -143,8 +146,15 @@ def check_plan(cfg: BuildConfig, fingerprint: str) -> None:
         return
     old = state.get("plan_fingerprint")
     if old is None:
-        write_json_atomic(out / STATE_FILE, {**state, "plan_fingerprint": fingerprint})
+        write_json(out / STATE_FILE, {**state, "plan_fingerprint": fingerprint})
     elif old != fingerprint:
         raise ConfigError(f"{out}: --resume expected the records of the previous build (plan fingerprint "
                           f"{old[:16]}…), found different ones ({fingerprint[:16]}…): annotations, image "
                           "sizes or rejects changed; use --overwrite to rebuild")
+
+
+def pending(the_plan: Plan) -> list[ShardTask]:
+    """Tasks whose tar or sidecar is missing or disagrees with the other (size, sha256, name)."""
+    todo = [t for t in the_plan.tasks if check_shard(t.tar_path, t.sidecar_path) is not None]
+    log.info("resume: %d of %d shards to build", len(todo), len(the_plan.tasks))
+    return todo

@@ -1,21 +1,43 @@
-"""``flmprep build``: build WebDataset shards with a local process pool (no Java needed)."""
+"""``flmprep build``: build WebDataset shards with a local process pool (no Java needed), and the
+command tail it shares with ``spark-submit jobs/build_shards.py``."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
-from flmprep.builder.config import build_options, from_options
-from flmprep.builder.errors import BuildError
+from flmprep.builder.config import BuildConfig, build_options, from_options
+from flmprep.builder.driver import BuildRun, Engine, run_build
 from flmprep.builder.finalize import exit_status
-from flmprep.builder.local import default_workers, run_local
+from flmprep.builder.local import LocalEngine, default_workers
 from flmprep.builder.progress import summary_table
 from flmprep.errors import ConfigError, FlmprepError
 
 log = logging.getLogger(__name__)
+
+
+def run_and_exit(prog: str, options: dict[str, Any], make_engine: Callable[[BuildConfig], Engine],
+                 *, show_progress: bool = True, report: Callable[[BuildRun], str] | None = None) -> NoReturn:
+    """Parse the build options, run the build on ``make_engine(cfg)``, print the summary and exit
+    with the build's status: 0 ok; 1 on a bad record under --on-error fail or unusable input;
+    2 on bad options or a refused OUT (a click usage error); 3 when rejected/input records exceed
+    --max-reject-ratio (after writing everything)."""
+    try:
+        cfg = from_options(**options)
+        run = run_build(cfg, make_engine(cfg), show_progress=show_progress)
+    except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
+        raise click.UsageError(str(exc)) from exc
+    except FlmprepError as exc:
+        click.echo(f"{prog}: error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(summary_table(run.manifest))
+    if report is not None:
+        click.echo(report(run))
+    sys.exit(exit_status(cfg, run.manifest))
 
 
 @click.command("build", context_settings={"max_content_width": 110})
@@ -32,18 +54,9 @@ def build(workers: int | None, progress: bool, **options: Any) -> None:
     unusable input; 2 on bad options; 3 when rejected/input records exceed --max-reject-ratio
     (after writing everything).
     """
-    try:
-        cfg = from_options(**options)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
     n = workers or default_workers()
-    try:
-        run = run_local(cfg, n, show_progress=progress)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
-    except (BuildError, FlmprepError) as exc:
-        click.echo(f"flmprep build: error: {exc}", err=True)
-        sys.exit(1)
-    click.echo(summary_table(run.manifest))
-    click.echo(f"{run.built} shards built this run with {n} workers, {run.samples_per_second:,.0f} samples/s")
-    sys.exit(exit_status(cfg, run.manifest))
+
+    def rate(run: BuildRun) -> str:
+        return f"{run.built} shards built this run with {n} workers, {run.samples_per_second:,.0f} samples/s"
+
+    run_and_exit("flmprep build", options, lambda cfg: LocalEngine(n), show_progress=progress, report=rate)
