@@ -8,10 +8,7 @@ docs/architecture.md.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 import simplejpeg
+
+from tests.helpers import golden
 
 # celeba5 mean shape in a 96×96 crop: eyes, nose, mouth corners (x, y).
 MEAN_SHAPE = np.array([[34.0, 40.0], [62.0, 40.0], [48.0, 55.0], [37.0, 70.0], [59.0, 70.0]])
@@ -87,16 +86,10 @@ def sample_doc(
     }
 
 
-def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), 0, 0o444
-    tar.addfile(info, io.BytesIO(data))
-
-
-def write_shard(
-    path: Path, split: str, index: int, count: int, size: int, rng: np.random.Generator, flags: bool
-) -> list[str]:
-    """One tar of ``count`` samples; returns their keys in tar order."""
+def shard_members(
+    split: str, index: int, count: int, size: int, rng: np.random.Generator, flags: bool
+) -> tuple[golden.Members, list[str]]:
+    """The members of one shard of ``count`` samples (sorted by name) and their keys in tar order."""
     members: dict[str, bytes] = {}
     keys = []
     for i in range(count):
@@ -107,11 +100,7 @@ def write_shard(
         members[f"{key}.jpg"] = simplejpeg.encode_jpeg(_image(pts, size, rng), quality=92, colorspace="RGB")
         members[f"{key}.json"] = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
         keys.append(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in sorted(members):
-            _add(tar, name, members[name])
-    return keys
+    return sorted(members.items()), keys
 
 
 def write_dataset(
@@ -119,41 +108,13 @@ def write_dataset(
 ) -> dict[str, list[str]]:
     """A dataset at ``root``: per split, shards holding the given sample counts; returns keys per split."""
     rng = np.random.default_rng(seed)
-    manifest_splits: dict[str, Any] = {}
+    shards: dict[str, list[golden.Members]] = {}
     keys: dict[str, list[str]] = {}
     for split, counts in splits.items():
-        shards, keys[split] = [], []
+        shards[split], keys[split] = [], []
         for index, count in enumerate(counts):
-            rel = f"{split}/shard-{index:04d}.tar"
-            keys[split] += write_shard(root / rel, split, index, count, size, rng, flags)
-            data = (root / rel).read_bytes()
-            shards.append(
-                {
-                    "path": rel,
-                    "samples": count,
-                    "records": count,
-                    "bytes": len(data),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                }
-            )
-        manifest_splits[split] = {
-            "shards": shards,
-            "samples": sum(counts),
-            "records": sum(counts),
-            "rejected": 0,
-        }
-    total = sum(sum(c) for c in splits.values())
-    manifest = {
-        "schema": "flmprep.manifest/1",
-        "flmprep_version": "0.1.0",
-        "dataset": "celeba",
-        "scheme": "celeba5",
-        "recipe": "celeba",
-        "config": {"size": size},
-        "config_hash": "0" * 64,
-        "splits": manifest_splits,
-        "totals": {"input_records": total, "written_records": total, "rejected_records": 0, "samples": total},
-        "rejects": {"by_reason": {}},
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=1), "utf-8")
+            members, shard_keys = shard_members(split, index, count, size, rng, flags)
+            shards[split].append(members)
+            keys[split] += shard_keys
+    golden.write_dataset(root, shards, config={"size": size})
     return keys
