@@ -116,6 +116,7 @@ def test_the_rules_see_a_violation(tmp_path: Path) -> None:
     """The checker itself: a first-party import is found, a TYPE_CHECKING one is not."""
     module = tmp_path / "m.py"
     module.write_text("from typing import TYPE_CHECKING\nfrom flmprep.builder import plan\n"
-                      "import flmprep.train.models\nif TYPE_CHECKING:\n    from flmprep.augment import View\n")
+                      "import flmprep.train.models\n"
+                      "if TYPE_CHECKING:\n    from flmprep.augment import View\n")
     assert {"flmprep.builder", "flmprep.train"} <= _imports(module)
     assert "flmprep.augment" not in _imports(module)
