@@ -32,7 +32,7 @@ log = logging.getLogger("flmprep.jobs.build_shards")
 
 #: Default --shards-per-task.
 SHARDS_PER_TASK = 8
-#: Local mode probes up to this many records in the driver (~2 s at ~40 µs a record).
+#: Local mode probes up to this many records in the driver, while the Spark context starts.
 DRIVER_PROBE_MAX = 50_000
 
 
@@ -139,8 +139,8 @@ class ProgressThread(threading.Thread):
 class SparkEngine:
     """The Spark engine of the build driver. `start` launches spark-submit's JVM (its
     spark.master is then known), then the context; in local mode with at most DRIVER_PROBE_MAX
-    records the driver probes them itself while the context starts (~40 µs a record, less than
-    a first Spark job costs); otherwise probing is a Spark job."""
+    records the driver probes them itself while the context starts (cheaper than a first Spark
+    job); otherwise probing is a Spark job."""
 
     def __init__(self, conf: SparkConf, shards_per_task: int = SHARDS_PER_TASK) -> None:
         self.conf, self.shards_per_task = conf, shards_per_task
@@ -184,8 +184,8 @@ class SparkEngine:
         return self.sc.parallelize(list(tasks), len(tasks)).map(plan.run_probe).collect()
 
     def map_shards(self, tasks: Sequence[plan.ShardTask], progress: Progress) -> list[shard.ShardOutcome]:
-        """One Spark task per group of up to `shards_per_task` shards (a Spark task costs ~25 ms of
-        overhead in local mode), groups balanced by estimated cost and started longest first."""
+        """One Spark task per group of up to `shards_per_task` shards (each Spark task has a fixed
+        overhead), groups balanced by estimated cost and started longest first."""
         sc = self.sc
         groups = plan.task_groups(tasks, plan.group_count(len(tasks), sc.defaultParallelism,
                                                           self.shards_per_task))

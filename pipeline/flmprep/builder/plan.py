@@ -265,8 +265,8 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
     return tasks
 
 
-#: The cost of decoding a source relative to rendering one view (CelebA: ~0.5 ms against ~0.13 ms;
-#: WFLW's 1024×768 sources: ~2.8 ms against ~1 ms), for ordering tasks only.
+#: The cost of decoding a source relative to rendering one view, for ordering tasks only
+#: (benchmarks/README.md has the measured costs it comes from).
 DECODE_COST = 4
 
 

@@ -92,8 +92,8 @@ def _render_record(
 ) -> list[tuple[str, bytes]]:
     """Plan every view of the record (pixel-free; a view that cannot be cropped rejects the
     whole record, in every shard holding its views), decode its image once at the factor all
-    views allow (straight into RGBX when it has several views: 4-channel warps are ~2× faster
-    and give the bytes of RGB), and encode the given (key, view) samples."""
+    views allow (straight into RGBX when it has several views: 4-channel warps are faster and
+    give the bytes of RGB), and encode the given (key, view) samples."""
     rec = item.record
     face, plans = augment.plan_record(recipe, rec, (item.width, item.height), build_seed=task.config.seed,
                                       split=task.split)
