@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from flmprep.builder import finalize, outdir
@@ -140,8 +141,13 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
 
 
 def run_build(cfg: BuildConfig, engine: Engine, *, show_progress: bool = True) -> BuildRun:
-    """Build ``cfg`` with ``engine``: the whole sequence, the engine stopped before finalize
-    (no task attempt writes into OUT after that)."""
+    """Build ``cfg`` with ``engine``: the whole sequence, OUT locked against other builds, the
+    engine stopped before finalize (no task attempt writes into OUT after that)."""
+    with outdir.locked(Path(cfg.out)):
+        return _run_build(cfg, engine, show_progress)
+
+
+def _run_build(cfg: BuildConfig, engine: Engine, show_progress: bool) -> BuildRun:
     outdir.prepare(cfg)
     stages = Stages()
     reader = _Reader(cfg, engine)

@@ -16,10 +16,11 @@ from itertools import groupby
 from pathlib import Path
 
 from flmprep import augment, imageio
-from flmprep.atomic import atomic_output
+from flmprep.atomic import atomic_output, make_dirs
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
 from flmprep.builder.plan import ShardItem, ShardTask, portable
+from flmprep.errors import OutputError
 from flmprep.jsonio import write_json
 from flmprep.records import Reject
 from flmprep.shards import naming
@@ -154,7 +155,7 @@ def build_shard(task: ShardTask) -> ShardResult:
     """Write ``OUT/<split>/shard-NNNN.tar`` and its sidecar; same task → same bytes."""
     start = time.perf_counter()
     tar_path = task.tar_path
-    tar_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(tar_path.parent)
     with atomic_output(tar_path) as fh:
         writer = TarWriter(fh)
         samples, records, rejects = _write_members(task, writer)
@@ -168,9 +169,10 @@ def build_shard(task: ShardTask) -> ShardResult:
 
 
 def run_shard_task(task: ShardTask) -> ShardOutcome:
-    """``build_shard``, with a ``BuildError`` (a bad record under ``--on-error fail``) returned
-    as a ``ShardFailure``: what every engine maps over the shard tasks."""
+    """``build_shard``, with a ``BuildError`` (a bad record under ``--on-error fail``) or an
+    ``OutputError`` (OUT cannot be written) returned as a ``ShardFailure``: what every engine
+    maps over the shard tasks."""
     try:
         return build_shard(task)
-    except BuildError as exc:
+    except (BuildError, OutputError) as exc:
         return ShardFailure(task.split, task.index, str(exc))
