@@ -144,7 +144,11 @@ def run_build(cfg: BuildConfig, engine: Engine, *, show_progress: bool = True) -
     """Build ``cfg`` with ``engine``: the whole sequence, OUT locked against other builds, the
     engine stopped before finalize (no task attempt writes into OUT after that)."""
     with outdir.locked(Path(cfg.out)):
-        return _run_build(cfg, engine, show_progress)
+        try:
+            return _run_build(cfg, engine, show_progress)
+        except BaseException:  # a bad record, a full disk, Ctrl-C, SIGTERM: leave no partial files
+            outdir.remove_tmp(Path(cfg.out))
+            raise
 
 
 def _run_build(cfg: BuildConfig, engine: Engine, show_progress: bool) -> BuildRun:

@@ -97,7 +97,8 @@ def _remove_ours(out: Path) -> None:
         remove(child)
 
 
-def _remove_tmp(out: Path) -> None:
+def remove_tmp(out: Path) -> None:
+    """Delete the temporary files builds leave when stopped mid-write (the engine has stopped)."""
     for p in sorted(out.glob("*.tmp")) + sorted(out.glob("*/*.tmp")):
         if is_ours(out, p):
             remove(p)
@@ -138,7 +139,7 @@ def prepare(cfg: BuildConfig) -> None:
                               "move them away or choose another --out")
         if cfg.resume:
             _check_resume(cfg, out)
-            _remove_tmp(out)
+            remove_tmp(out)
             remove(out / "manifest.json")
             log.info("resuming the build in %s", out)
             return

@@ -4,6 +4,7 @@ command tail it shares with ``spark-submit jobs/build_shards.py``."""
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -18,6 +19,15 @@ from flmprep.builder.progress import summary_table
 from flmprep.errors import ConfigError, FlmprepError
 
 log = logging.getLogger(__name__)
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds the build like Ctrl-C (engine stopped, partial files removed)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def run_and_exit(prog: str, options: dict[str, Any], make_engine: Callable[[BuildConfig], Engine],
@@ -26,9 +36,15 @@ def run_and_exit(prog: str, options: dict[str, Any], make_engine: Callable[[Buil
     with the build's status: 0 ok; 1 on a bad record under --on-error fail or unusable input;
     2 on bad options or a refused OUT (a click usage error); 3 when rejected/input records exceed
     --max-reject-ratio (after writing everything)."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         cfg = from_options(**options)
         run = run_build(cfg, make_engine(cfg), show_progress=show_progress)
+    except (KeyboardInterrupt, Terminated) as exc:
+        name = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+        click.echo(f"{prog}: stopped by {name}: finished shards are kept; rerun with --resume to "
+                   "build the rest", err=True)
+        sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
         raise click.UsageError(str(exc)) from exc
     except FlmprepError as exc:
