@@ -13,6 +13,9 @@ $(STAMP): setup.cfg pyproject.toml
 	# CPU build of torch first (it lies on disk), so the [train] extra pulls no CUDA wheels.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[train,dev]'
+	# Spark's own log at WARN for every spark-submit of this environment (SPARK_CONF_DIR overrides it)
+	conf="$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/conf"; \
+	    mkdir -p "$$conf" && cp jobs/spark-conf/log4j2.properties "$$conf/"
 	touch $(STAMP)
 
 test: $(STAMP)

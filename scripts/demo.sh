@@ -10,6 +10,12 @@ export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 # Spark's own log at WARN from the first line (jobs/spark-conf/log4j2.properties)
 export SPARK_CONF_DIR="${SPARK_CONF_DIR:-$PWD/jobs/spark-conf}"
 
+if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
+    echo "make demo: Spark needs Java 17 and none was found: install it (Debian/Ubuntu:" \
+         "apt-get install openjdk-17-jre-headless) or set JAVA_HOME; flmprep build needs no Java" >&2
+    exit 2
+fi
+
 step() { printf '\n$ %s\n' "$*"; "$@"; }
 
 rm -rf "$OUT/data"
