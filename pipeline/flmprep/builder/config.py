@@ -26,10 +26,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 IMAGE_FORMATS = ("jpg", "png", "webp")
 ON_ERROR = ("fail", "skip")
-#: Estimated encoded bytes per output pixel and channel, used only to turn --shard-bytes into a
-#: sample count (tar headers and JSON add ``SAMPLE_OVERHEAD`` bytes per sample).
-BYTES_PER_PIXEL = {"jpg": 0.35, "webp": 0.25, "png": 2.0}
-SAMPLE_OVERHEAD = 2048
 
 
 def _size(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -101,6 +97,9 @@ class BuildConfig:
     samples_per_shard: int = _field(
         1000, "Samples per shard; every shard but a split's last holds exactly this many.", type=int,
         unset=True)
+    shard_bytes: int | None = _field(
+        None, "Target shard size in bytes instead of --samples-per-shard: the sample count is set from "
+              "the encoded size of real views of the dataset.", type=click.IntRange(min=1), unset=True)
     image_format: str = _field("jpg", "Codec of the output images.", type=click.Choice(IMAGE_FORMATS))
     quality: int = _field(95, "JPEG/WebP quality.", type=click.IntRange(1, 100))
     heatmaps: bool = _field(False, "Also store Gaussian heatmaps as a tiled uint8 PNG member KEY.hm.png.",
@@ -135,6 +134,7 @@ class BuildConfig:
             "recipe_config": self.make_recipe().to_json()["config"],
             "splits": None if self.splits is None else list(self.splits),
             "samples_per_shard": self.samples_per_shard,
+            **({"shard_bytes": self.shard_bytes} if self.shard_bytes is not None else {}),
             "image_format": self.image_format,
             "quality": self.quality,
             "heatmaps": self.heatmaps,
@@ -166,6 +166,8 @@ def _validate(cfg: BuildConfig) -> None:
         (cfg.image_format in IMAGE_FORMATS, "--image-format", "jpg, png or webp", cfg.image_format),
         (1 <= cfg.quality <= 100, "--quality", "an integer in 1..100", cfg.quality),
         (cfg.samples_per_shard >= 1, "--samples-per-shard", "a positive integer", cfg.samples_per_shard),
+        (cfg.shard_bytes is None or cfg.shard_bytes >= 1, "--shard-bytes", "a positive integer",
+         cfg.shard_bytes),
         (min(cfg.heatmap_size) >= 1, "--heatmap-size", "positive WxH", cfg.heatmap_size),
         (math.isfinite(cfg.sigma) and cfg.sigma > 0, "--sigma", "a positive number", cfg.sigma),
         (cfg.seed >= 0, "--seed", "a non-negative integer", cfg.seed),
@@ -217,19 +219,11 @@ def _field_option(f: Field[Any]) -> Callable[[F], F]:
     return click.option(flag, f.name, **kwargs)
 
 
-_SHARD_BYTES = click.option(
-    "--shard-bytes", type=int, default=None,
-    help="Target shard size in bytes instead of --samples-per-shard (turned into a sample count from "
-         "the output size and format).")
-
-
 def _build_options() -> list[Callable[[F], F]]:
     out: list[Callable[[F], F]] = []
     for f in fields(BuildConfig):
         if "option" in f.metadata:
             out.append(_field_option(f))
-        if f.name == "samples_per_shard":
-            out.append(_SHARD_BYTES)
     return out
 
 
@@ -262,7 +256,7 @@ def from_options(**kwargs: Any) -> BuildConfig:
     opts = dict(kwargs)
     recipe_names = _recipe_param_names()
     recipe_params = {k: opts.pop(k) for k in list(opts) if k in recipe_names}
-    known = {f.name for f in fields(BuildConfig)} | {"shard_bytes"}
+    known = {f.name for f in fields(BuildConfig)}
     unknown = sorted(set(opts) - known)
     if unknown:
         raise ConfigError(f"build options: expected only build and recipe options, "
@@ -277,29 +271,6 @@ def from_options(**kwargs: Any) -> BuildConfig:
     for name, parse in (("heatmap_size", _size), ("splits", _splits)):
         if opts.get(name) is not None:
             opts[name] = parse(opts[name])
-    shard_bytes = opts.pop("shard_bytes", None)
-    if shard_bytes is not None and opts.get("samples_per_shard") is not None:
+    if opts.get("shard_bytes") is not None and opts.get("samples_per_shard") is not None:
         raise ConfigError("--samples-per-shard/--shard-bytes: expected at most one of them, found both")
-    cfg = BuildConfig(**{k: v for k, v in opts.items() if v is not None})
-    if shard_bytes is not None:
-        cfg = _with_shard_bytes(cfg, int(shard_bytes))
-    return cfg
-
-
-def _with_shard_bytes(cfg: BuildConfig, shard_bytes: int) -> BuildConfig:
-    """Turn a byte target into a fixed sample count (estimated bytes per sample from the recipe)."""
-    if shard_bytes < 1:
-        raise ConfigError(f"--shard-bytes: expected a positive integer, found {shard_bytes}")
-    per_sample = estimate_sample_bytes(cfg)
-    values = {f.name: getattr(cfg, f.name) for f in fields(cfg)}
-    values["samples_per_shard"] = max(1, shard_bytes // per_sample)
-    return BuildConfig(**values)
-
-
-def estimate_sample_bytes(cfg: BuildConfig) -> int:
-    """A fixed estimate of one sample's bytes in a tar (image + JSON + headers [+ heatmaps])."""
-    recipe = cfg.make_recipe().config
-    channels = 1 if recipe.grey else 3
-    image = recipe.out_size * recipe.out_size * channels * BYTES_PER_PIXEL[cfg.image_format]
-    heat = cfg.heatmap_size[0] * cfg.heatmap_size[1] * 0.3 * 16 if cfg.heatmaps else 0.0
-    return int(image + heat) + SAMPLE_OVERHEAD
+    return BuildConfig(**{k: v for k, v in opts.items() if v is not None})

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from flmprep.builder import finalize, outdir
+from flmprep.builder import finalize, outdir, sizing
 from flmprep.builder import plan as planner
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
@@ -123,7 +123,7 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
     if results is None:
         results = engine.map_probes(tasks)
     stages.probe, began = time.perf_counter() - began, time.perf_counter()
-    the_plan = planner.make_plan(cfg, results)
+    the_plan = planner.make_plan(sizing.resolve(cfg, results), results)
     outdir.check_plan(cfg, planner.fingerprint(the_plan))
     todo = outdir.pending(the_plan) if cfg.resume else list(the_plan.tasks)
     stages.plan, began = time.perf_counter() - began, time.perf_counter()
@@ -166,7 +166,7 @@ def _run_build(cfg: BuildConfig, engine: Engine, show_progress: bool) -> BuildRu
         engine.stop()
         stages.shutdown = time.perf_counter() - began
     began = time.perf_counter()
-    manifest = finalize.finalize(cfg, the_plan)
+    manifest = finalize.finalize(the_plan.config, the_plan)
     stages.finalize = time.perf_counter() - began
     log.info("stages: %s", stages)
     return BuildRun(manifest, len(built), progress.rate, stages)

@@ -84,7 +84,7 @@ def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
     return sorted(entries, key=lambda e: naming.member_order(e[0]))
 
 
-def _render_record(
+def render_record(
     task: ShardTask,
     item: ShardItem,
     views: list[tuple[str, int]],
@@ -130,7 +130,7 @@ def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[s
             continue
         views = [(key, view) for key, _, view in group]
         try:
-            members = _render_record(task, item, views, recipe, codec)
+            members = render_record(task, item, views, recipe, codec)
         except (imageio.ImageError, augment.AugmentError) as exc:
             reject = _reject(task, item, exc)
             if task.config.on_error == "fail":
