@@ -227,6 +227,13 @@ def _build_options() -> list[Callable[[F], F]]:
     return out
 
 
+def recipe_options(func: F) -> F:
+    """Decorate a click command with one option per recipe parameter (default: the preset)."""
+    for option in reversed(_recipe_options()):
+        func = option(func)
+    return func
+
+
 def _recipe_options() -> list[Callable[[F], F]]:
     """One click option per recipe parameter, as ``flmprep.augment.recipe_option_specs`` lists
     them; every default is None (= the recipe's preset)."""

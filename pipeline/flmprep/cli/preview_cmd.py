@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from flmprep.augment import RECIPES, get_recipe, recipe_option_specs
+from flmprep.augment import RECIPES, get_recipe
+from flmprep.builder.config import recipe_options
 from flmprep.errors import ConfigError, FlipUnsupportedError, FlmprepError
 from flmprep.formats import DATASETS
 from flmprep.preview import preview as make_preview
 from flmprep.preview import write_preview
 
-F = TypeVar("F", bound=Callable[..., Any])
+#: What ``--out`` may end in: the codecs the sheet can be written with.
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def recipe_options(func: F) -> F:
-    """Add one option per recipe parameter (default: the recipe's preset)."""
-    for spec in reversed(recipe_option_specs()):
-        if spec.type is bool:
-            func = click.option(spec.flag, spec.name, default=None, help=spec.help)(func)
-        else:
-            func = click.option(spec.flag, spec.name, type=spec.type, default=None, help=spec.help)(func)
-    return func
+def _sheet_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.lower().endswith(SHEET_SUFFIXES):
+        raise click.BadParameter(f"expected a file ending in {', '.join(SHEET_SUFFIXES)}, found {value!r}")
+    return value
 
 
 @click.command("preview", context_settings={"max_content_width": 110})
@@ -41,6 +38,7 @@ def recipe_options(func: F) -> F:
     type=click.Path(dir_okay=False),
     default="preview.png",
     show_default=True,
+    callback=_sheet_path,
     help="Output image (.png, or .jpg).",
 )
 @recipe_options
