@@ -27,6 +27,7 @@ from pyspark.java_gateway import launch_gateway
 from flmprep.builder import config, plan, shard, worker
 from flmprep.builder.progress import Progress
 from flmprep.cli.build_cmd import run_and_exit
+from flmprep.cli.errors import GuardedCommand, exit_table
 
 log = logging.getLogger("flmprep.jobs.build_shards")
 
@@ -200,7 +201,8 @@ class SparkEngine:
             feed.stop()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("build_shards", cls=GuardedCommand, prog="build_shards", epilog=exit_table(),
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @config.build_options
 @click.option("--master", default=None, metavar="URL",
               help="Spark master: local[N], spark://HOST:PORT, yarn, k8s://... (default: spark.master from "
@@ -215,9 +217,7 @@ def main(master: str | None, spark_conf: tuple[str, ...], shards_per_task: int, 
          **options: Any) -> None:
     """Build WebDataset shards from a dataset's native files with Spark.
 
-    Same options, plan and bytes as `flmprep build`. Exit status: 0 ok; 1 on a bad record under
-    --on-error fail or unusable input; 2 on bad options; 3 when rejected/input records exceed
-    --max-reject-ratio (after writing everything).
+    Same options, plan and bytes as `flmprep build`.
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -90,7 +90,7 @@ def test_a_full_disk_is_one_line_naming_the_file(data: Path, tmp_path: Path) -> 
     """Files may not grow past 20 kB (RLIMIT_FSIZE): a shard write fails as on a full disk."""
     out = tmp_path / "out"
     proc = _build(data, out, "--samples-per-shard", "100", preexec_fn=_limit_file_size)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if "error:" in line]
     assert len(lines) == 1 and "shard-0000.tar: cannot write (File too large)" in lines[0]
     assert not list(out.rglob("*.tmp"))

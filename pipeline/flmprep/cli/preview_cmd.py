@@ -8,7 +8,7 @@ import click
 
 from flmprep.augment import RECIPES, get_recipe
 from flmprep.builder.config import recipe_options
-from flmprep.errors import ConfigError, FlipUnsupportedError, FlmprepError
+from flmprep.cli.errors import GuardedCommand
 from flmprep.formats import DATASETS
 from flmprep.preview import preview as make_preview
 from flmprep.preview import write_preview
@@ -23,7 +23,7 @@ def _sheet_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@click.command("preview", context_settings={"max_content_width": 110})
+@click.command("preview", cls=GuardedCommand, context_settings={"max_content_width": 110})
 @click.argument("dataset", type=click.Choice(sorted(DATASETS)))
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
 @click.option(
@@ -54,12 +54,10 @@ def preview(
     **overrides: Any,
 ) -> None:
     """Render N augmented views of DATASET at ROOT with RECIPE and tile them into one image."""
+    recipe = get_recipe(recipe_name, **overrides)
     try:
-        recipe = get_recipe(recipe_name, **overrides)
         result = make_preview(dataset, root, recipe, n=n, seed=seed, split=split, labels=labels)
-    except (ConfigError, FlipUnsupportedError) as e:
-        raise click.UsageError(str(e)) from e
-    except (ValueError, FlmprepError) as e:
+    except ValueError as e:
         raise click.ClickException(str(e)) from e
     write_preview(result, out)
     h, w = result.sheet.shape[:2]

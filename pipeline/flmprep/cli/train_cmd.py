@@ -8,10 +8,11 @@ from typing import Any
 
 import click
 
+from flmprep.cli.errors import GuardedCommand
 from flmprep.train.config import from_options, train_options
 
 
-@click.command()
+@click.command(cls=GuardedCommand)
 @train_options
 def train(**kwargs: Any) -> None:
     """Train a landmark model on built shards in this process (several: torchrun -m flmprep.train)."""
@@ -35,7 +36,7 @@ def _table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(cls=GuardedCommand)
 @click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
