@@ -2,7 +2,7 @@
 # `make demo`: synthesize a CelebA-format dataset, build shards with spark-submit, inspect one shard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=demo-out
+OUT="${DEMO_OUT:-demo-out}"  # where the demo writes (the docs generator points it at a scratch folder)
 if [ -x .venv/bin/python ]; then export PATH="$PWD/.venv/bin:$PATH"; fi  # `make demo` does this too
 PYTHON="$(command -v python)"
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$PYTHON}" PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$PYTHON}"

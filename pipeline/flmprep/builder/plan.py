@@ -277,7 +277,7 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
 
 
 #: The cost of decoding a source relative to rendering one view, for ordering tasks only
-#: (benchmarks/README.md has the measured costs it comes from).
+#: (docs/benchmarks.md has the measured costs it comes from).
 DECODE_COST = 4
 
 
