@@ -6,7 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +37,9 @@ class Face:
 
 @dataclass(frozen=True)
 class Recipe(ABC):
-    """A named augmentation preset with its resolved ``config``."""
+    """A named augmentation preset with its resolved ``config`` (``get_recipe`` makes them)."""
 
-    name: ClassVar[str] = ""
+    name: str
     config: RecipeConfig
 
     def num_views(self, split: str) -> int:

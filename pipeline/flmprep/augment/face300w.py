@@ -27,8 +27,6 @@ def face_square(
 class Face300wRecipe(Recipe):
     """The face box as a square crop; jitter only when overridden."""
 
-    name = "300w"
-
     def plan(self, face: Face, u: Sequence[float] | None) -> ViewParams:
         center, side = face_square(face.record, face.extent, self.config.box_scale)
         draw = square_draw(self.config, u)

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import cv2
@@ -14,26 +14,26 @@ import numpy as np
 
 from flmprep import geometry, imageio
 from flmprep.augment.base import GEOMETRY_DRAWS, Face, Recipe
-from flmprep.augment.celeba import CelebaRecipe
-from flmprep.augment.config import make_config
+from flmprep.augment.config import RecipeConfig, make_config
 from flmprep.augment.errors import AugmentError
 from flmprep.augment.face300w import Face300wRecipe
 from flmprep.augment.helen import HelenRecipe
+from flmprep.augment.landmark_box import LandmarkBoxRecipe
 from flmprep.augment.params import PhotometricParams, ViewParams
 from flmprep.augment.photometric import apply_photometric, sample_photometric
 from flmprep.augment.seeding import rng_for, seed_for
-from flmprep.augment.wflw import WflwRecipe
 from flmprep.errors import ConfigError
 from flmprep.records import FaceRecord
 from flmprep.schemes import get_scheme
 
-_CLASSES: dict[str, type[Recipe]] = {
-    "celeba": CelebaRecipe,
-    "wflw": WflwRecipe,
-    "300w": Face300wRecipe,
-    "helen": HelenRecipe,
+#: Each recipe by name: its class, with the settings that define it rather than options.
+_MAKERS: dict[str, Callable[[RecipeConfig], Recipe]] = {
+    "celeba": partial(LandmarkBoxRecipe, "celeba", keep_inside=True),
+    "wflw": partial(LandmarkBoxRecipe, "wflw", keep_inside=False),
+    "300w": partial(Face300wRecipe, "300w"),
+    "helen": partial(HelenRecipe, "helen"),
 }
-RECIPES = tuple(_CLASSES)
+RECIPES = tuple(_MAKERS)
 _PHOTOMETRIC_DRAWS = 5
 #: Tolerance (output pixels) of the visibility test at the output's edges.
 _EDGE_EPS = 1e-6
@@ -43,7 +43,7 @@ _local = threading.local()
 def get_recipe(name: str, **overrides: Any) -> Recipe:
     """The recipe ``name`` with its preset and ``overrides`` (None values ignored)."""
     config = make_config(name, overrides)
-    return _CLASSES[name](config)
+    return _MAKERS[name](config)
 
 
 def check_scheme(recipe: Recipe, scheme: str) -> None:
