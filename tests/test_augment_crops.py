@@ -136,7 +136,9 @@ def test_square_recipes_centre_and_jitter(face: tuple[np.ndarray, tuple[int, int
 
 @settings(max_examples=200, deadline=None)
 @given(faces(), uniforms)
-def test_celeba_is_wflw_that_keeps_points_inside(face: tuple[np.ndarray, tuple[int, int]], u: list[float]) -> None:
+def test_celeba_is_wflw_that_keeps_points_inside(
+    face: tuple[np.ndarray, tuple[int, int]], u: list[float]
+) -> None:
     """With the same settings, the two landmark-box recipes plan the same crop unless wflw's
     would leave a point within one output pixel of the edge; celeba's then holds them all."""
     pts, size = face

@@ -19,7 +19,6 @@ from flmprep.augment import (
     render_view,
     replay_view,
 )
-from flmprep.augment.recipe import warp
 from flmprep.errors import ConfigError, FlipUnsupportedError
 from flmprep.records import FaceRecord
 
@@ -141,7 +140,7 @@ def test_rgbx_and_rgb_warps_agree() -> None:
     st.sampled_from(["nearest", "linear", "cubic", "lanczos"]),
     st.booleans(),
 )
-def test_warp_shortcut_equals_geometry_warp_image(angle: float, side: float, interp: str, flip: bool) -> None:
+def test_warp_with_known_stretch_is_warp_image(angle: float, side: float, interp: str, flip: bool) -> None:
     p = ViewParams(
         angle,
         (180.0, 150.0),
@@ -152,7 +151,7 @@ def test_warp_shortcut_equals_geometry_warp_image(angle: float, side: float, int
     )
     m = p.matrix()
     assert np.array_equal(
-        warp(IMAGE, p.max_stretch(), m, p.out_size, interp),
+        geometry.warp_image(IMAGE, m, p.out_size, interpolation=interp, stretch=p.max_stretch()),
         geometry.warp_image(IMAGE, m, (96, 80), interpolation=interp),
     )
 

@@ -253,17 +253,6 @@ def replay_view(
     )
 
 
-def warp(pixels: np.ndarray, stretch: float, matrix: np.ndarray, size: tuple[int, int],
-         interpolation: str) -> np.ndarray:
-    """``geometry.warp_image`` with its no-pre-shrink case done directly (same call, same bytes),
-    skipping the SVD the general function needs: the view's ``stretch`` is known in closed form."""
-    if interpolation != "nearest" and stretch < geometry.PRESHRINK_BELOW:
-        return geometry.warp_image(pixels, matrix, size, interpolation=interpolation)
-    flags = geometry.INTERPOLATIONS[interpolation]
-    out = cv2.warpAffine(pixels, matrix[:2], size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    return out.reshape(size[1], size[0], *pixels.shape[2:])
-
-
 def apply_view(
     recipe: Recipe,
     pixels: np.ndarray,
@@ -282,8 +271,8 @@ def apply_view(
     folded onto their grid (``geometry.area_expand``); the view's matrix stays source → output."""
     matrix = params.matrix()
     warp_matrix = matrix if reduce == 1 else matrix @ geometry.area_expand(reduce)
-    stretch = reduce * params.max_stretch()
-    out = warp(pixels, stretch, warp_matrix, params.out_size, recipe.config.interpolation)
+    out = geometry.warp_image(pixels, warp_matrix, params.out_size, interpolation=recipe.config.interpolation,
+                              stretch=reduce * params.max_stretch())
     if out.ndim == 3 and out.shape[2] == 4 and (photo is not None or recipe.config.grey):
         out = cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
     if photo is not None:
