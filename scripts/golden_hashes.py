@@ -42,8 +42,8 @@ def builds() -> list[Build]:
         "heatmaps": ("--heatmaps",),
         "png": ("--image-format", "png"),
     }
-    out = [Build(f"{d}-{v}", d, opts) for d in DATASETS for v, opts in variants.items()]
-    return out + [
+    return [
+        *(Build(f"{d}-{v}", d, opts) for d in DATASETS for v, opts in variants.items()),
         Build("celeba-crops5", "celeba", ("--crops", "5")),
         Build("celeba-nearest", "celeba", ("--interpolation", "nearest")),
         Build("celeba-aligned-lanczos", "celeba-aligned", ("--interpolation", "lanczos", "--crops", "3")),
@@ -72,7 +72,8 @@ def flmprep(*args: str) -> None:
     exe = Path(sys.executable).with_name("flmprep")
     done = subprocess.run([str(exe), *args], capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"golden_hashes: flmprep {' '.join(args)}: exit {done.returncode}\n{done.stdout}{done.stderr}")
+        command = " ".join(args)
+        sys.exit(f"golden_hashes: flmprep {command}: exit {done.returncode}\n{done.stdout}{done.stderr}")
 
 
 def make_outputs(work: Path, n: int, workers: int) -> None:
@@ -97,8 +98,8 @@ def digest(path: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--keep", type=Path, help="write the outputs here (an empty or new folder) and keep them")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--keep", type=Path, help="write the outputs here (an empty or new folder)")
     parser.add_argument("--n", type=int, default=12, help="images per synthetic dataset (default 12)")
     parser.add_argument("--workers", type=int, default=2, help="build workers (default 2)")
     args = parser.parse_args()
