@@ -125,11 +125,14 @@ def test_grey_output_is_the_luma_of_the_colour_output() -> None:
 
 
 def test_rgbx_and_rgb_warps_agree() -> None:
-    many = get_recipe("celeba", crops=20)
-    one = get_recipe("celeba", crops=1)
+    """The builder decodes a record with several views as RGBX: its views are the RGB ones."""
+    many = get_recipe("celeba", crops=20, max_angle=30.0)
+    one = get_recipe("celeba", crops=1, max_angle=30.0)
+    rgbx = cv2.cvtColor(IMAGE, cv2.COLOR_RGB2RGBA)
     for v in range(3):
-        a = render_view(many, IMAGE, record(), view=v, build_seed=3, split="train")
+        a = render_view(many, rgbx, record(), view=v, build_seed=3, split="train")
         b = render_view(one, IMAGE, record(), view=v, build_seed=3, split="train")
+        assert a.image.shape[2] == 4 and b.image.shape[2] == 3
         assert np.array_equal(a.pixels, b.pixels)
 
 

@@ -1,9 +1,9 @@
-"""The recipe registry and the two entry points the shard builder calls: ``render_view``
-(sample, warp once, jitter) and ``replay_view`` (the same from a sample's ``augment`` dict)."""
+"""The recipe registry and rendering: ``plan_record`` (every view of a record, pixel-free),
+``decode_reduce`` and ``apply_plan`` (warp once, jitter) for the shard builder, ``render_view``
+for one view, ``replay_view`` (the same from a sample's ``augment`` dict)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -37,7 +37,6 @@ RECIPES = tuple(_MAKERS)
 _PHOTOMETRIC_DRAWS = 5
 #: Tolerance (output pixels) of the visibility test at the output's edges.
 _EDGE_EPS = 1e-6
-_local = threading.local()
 
 
 def get_recipe(name: str, **overrides: Any) -> Recipe:
@@ -155,33 +154,6 @@ def source_reduce(recipe: Recipe, record: FaceRecord, size: tuple[int, int], *, 
     return decode_reduce(recipe, plan_record(recipe, record, size, build_seed=build_seed, split=split)[1])
 
 
-@dataclass(frozen=True, eq=False)
-class _Source:
-    """Per-record work shared by a record's views: the checked landmarks and the pixels to warp
-    (RGBX when several views amortise the conversion: 4-channel warps are ~2× faster and give
-    the same bytes). Holds ``record`` and ``pixels`` so that identity checks stay valid."""
-
-    record: FaceRecord
-    pixels: np.ndarray
-    face: Face
-    warp_from: np.ndarray
-
-
-def _source(pixels: np.ndarray, record: FaceRecord, many_views: bool, size: tuple[int, int]) -> _Source:
-    """The cached ``_Source`` of the last (record, pixels) seen on this thread, or a new one."""
-    cached: _Source | None = getattr(_local, "source", None)
-    hit = cached is not None and cached.record is record and cached.pixels is pixels
-    if hit and cached is not None and cached.face.size == size:
-        return cached
-    points = checked_points(record, size)
-    warp_from = pixels
-    if many_views and pixels.ndim == 3 and pixels.shape[2] == 3:
-        warp_from = cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA)
-    source = _Source(record, pixels, Face.of(record, points, size), warp_from)
-    _local.source = source
-    return source
-
-
 def _source_size(pixels: np.ndarray, reduce: int, source_size: tuple[int, int] | None) -> tuple[int, int]:
     """The full source size: ``source_size``, required when ``pixels`` were decoded at 1/``reduce``."""
     if reduce not in imageio.REDUCE_FACTORS:
@@ -210,14 +182,14 @@ def render_view(
 ) -> View:
     """View ``view`` of ``record``: random (seeded by ``seed_for``) on the train split, the
     canonical crop on every other split. Raises ``AugmentError`` for a record it cannot crop.
-    ``pixels`` is the source decoded at 1/``reduce`` (give the full ``source_size`` then; the
-    shard builder decodes at ``source_reduce``). Consecutive views of one record share its
-    checks (do not modify ``pixels`` in between)."""
+    ``pixels`` is the source decoded at 1/``reduce`` (give the full ``source_size`` then).
+    For one view; to render many views of a record, plan them once (``plan_record``), decode
+    at ``decode_reduce`` and call ``apply_plan`` for each, as the shard builder does."""
     check_scheme(recipe, record.scheme)
     size = _source_size(pixels, reduce, source_size)
-    source = _source(pixels, record, recipe.num_views(split) > 1, size)
-    plan = plan_view(recipe, source.face, view=view, build_seed=build_seed, split=split)
-    return apply_plan(recipe, source.warp_from, record, source.face.points, plan, reduce=reduce)
+    face = Face.of(record, checked_points(record, size), size)
+    plan = plan_view(recipe, face, view=view, build_seed=build_seed, split=split)
+    return apply_plan(recipe, pixels, record, face.points, plan, reduce=reduce)
 
 
 def apply_plan(recipe: Recipe, pixels: np.ndarray, record: FaceRecord, points: np.ndarray, plan: ViewPlan,
