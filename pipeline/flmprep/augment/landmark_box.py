@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flmprep.augment.base import Face, Recipe
-from flmprep.augment.crops import landmark_square, square_draw, square_view
+from flmprep.augment.crops import square_about, square_draw, square_view
 from flmprep.augment.params import ViewParams
 
 
@@ -26,7 +26,7 @@ class LandmarkBoxRecipe(Recipe):
     keep_inside: bool = False
 
     def plan(self, face: Face, u: Sequence[float] | None) -> ViewParams:
-        center, side = landmark_square(face.extent, self.config.box_scale)
+        center, side = square_about(face.extent, self.config.box_scale)
         draw = square_draw(self.config, u)
         return square_view(
             face.points, face.extent, center, side, draw, self.config.out_size, keep_inside=self.keep_inside
