@@ -7,6 +7,7 @@ import sys
 
 ALL = (
     "bench_codecs",
+    "bench_choices",
     "bench_recipes",
     "bench_build_local",
     "bench_inspect",

@@ -191,8 +191,9 @@ def _preshrink(
     image: np.ndarray, m: Matrix, size: tuple[int, int], f: int, radius: int, border: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Crop the output's pre-image (plus the kernel's margin), area-shrink it by ``f`` (a power
-    of two, as repeated 2×2 halvings: OpenCV's SIMD path; a single 3× or 5× area resize is 10–40×
-    slower), and return the small image with the 2×3 matrix that maps *its* pixels to the output."""
+    of two, as repeated 2×2 halvings: OpenCV's fast ``INTER_AREA`` case, see
+    ``benchmarks/bench_choices.py``), and return the small image with the 2×3 matrix that maps
+    *its* pixels to the output."""
     bx0, by0, bx1, by1 = output_preimage(m, *size)
     margin = (radius + 1) * f
     # Cells aligned to the image origin: every view of an image shares one area grid.
