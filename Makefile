@@ -13,6 +13,10 @@ $(STAMP): setup.cfg pyproject.toml
 	# CPU build of torch first (it lies on disk), so the [train] extra pulls no CUDA wheels.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[train,dev]'
+	# LitData and MDS readers for the export tests, without their declared dependencies: both pull
+	# torchvision (mosaicml-streaming a CUDA torch too), whose PyPI wheel cannot load against the
+	# CPU torch and then breaks every package that probes it. What they import is in [dev].
+	$(BIN)/pip install --quiet --no-deps litdata==0.2.76 mosaicml-streaming==0.13.0
 	touch $(STAMP)
 
 test: $(STAMP)
