@@ -37,7 +37,7 @@ def export_dataset(source: Path, to: str, dest: Path, split: str | None, *, prog
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option("--to", "to", type=click.Choice(sorted(FORMATS)), required=True,
-              help="coco: images + COCO keypoints JSON + mmpose meta-info; litdata / mds: streaming datasets.")
+              help="coco: images, COCO keypoints JSON, mmpose meta-info; litdata / mds: streaming datasets.")
 @click.option("--split", default=None, help="Export only this split (default: every split of the build).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def export_cmd(source: Path, dest: Path, to: str, split: str | None, progress: bool) -> None:

@@ -12,14 +12,21 @@ import importlib
 import logging
 from pathlib import Path
 
-from flmprep.export.common import (ExportContext, ExportResult, SplitExport, Target, prepare_dest,
-                                   with_progress, write_record)
+from flmprep.export.common import (
+    ExportContext,
+    ExportResult,
+    SplitExport,
+    Target,
+    prepare_dest,
+    with_progress,
+    write_record,
+)
 from flmprep.export.source import ExportError, choose_splits, iter_split, load_manifest, scheme_of
 
 __all__ = ["FORMATS", "ExportError", "ExportResult", "SplitExport", "export"]
 
 #: --to value -> the module holding its ``TARGET``.
-FORMATS = {"coco": "flmprep.export.to_coco", "litdata": "flmprep.export.to_litdata", "mds": "flmprep.export.to_mds"}
+FORMATS = {name: f"flmprep.export.to_{name}" for name in ("coco", "litdata", "mds")}
 
 log = logging.getLogger(__name__)
 

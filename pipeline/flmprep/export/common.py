@@ -133,7 +133,7 @@ def publish_dir(staging: Path, final: Path, last: str) -> None:
     """Move every file of ``staging`` into ``final`` (fsynced, then renamed; ``last`` is moved
     last, so its presence means the folder is complete) and remove ``staging``."""
     final.mkdir(parents=True, exist_ok=True)
-    names = sorted(p.name for p in staging.iterdir() if p.name != last) + [last]
+    names = [*sorted(p.name for p in staging.iterdir() if p.name != last), last]
     for name in names:
         path = staging / name
         if not path.is_file():
@@ -173,7 +173,7 @@ def record_fields(sample: ExportSample, heatmaps: bool) -> dict[str, Any]:
     }
     if heatmaps:
         if sample.heatmap is None:
-            raise ExportError(f"sample {sample.key!r} ({sample.split}): expected a {sample.key}.hm.png member "
-                              "like the split's first sample, found none")
+            raise ExportError(f"sample {sample.key!r} ({sample.split}): expected a {sample.key}.hm.png "
+                              "member (the build has heatmaps), found none")
         fields["heatmaps"] = sample.heatmap
     return fields

@@ -31,7 +31,7 @@ def dataset_info(scheme: Scheme, dataset_name: str) -> dict[str, Any]:
         keypoints[i] = {"name": name, "id": i, "color": _colour(scheme, i), "type": "", "swap": swap}
     return {
         "dataset_name": dataset_name,
-        "paper_info": {"title": f"{dataset_name} exported by flmprep ({scheme.name}, {scheme.num_points} points)"},
+        "paper_info": {"title": f"{dataset_name} exported by flmprep ({scheme.name}, K={scheme.num_points})"},
         "keypoint_info": keypoints,
         "skeleton_info": {},
         "joint_weights": [1.0] * scheme.num_points,
@@ -52,7 +52,8 @@ def dataset_info_source(scheme: Scheme, dataset_name: str) -> str:
     lines = []
     for name, value in dataset_info(scheme, dataset_name).items():
         if name == "keypoint_info":
-            lines += ["    'keypoint_info': {", *(f"        {i}: {kp!r}," for i, kp in value.items()), "    },"]
+            entries = [f"        {i}: {kp!r}," for i, kp in value.items()]
+            lines += ["    'keypoint_info': {", *entries, "    },"]
         else:
             lines.append(f"    {name!r}: {value!r},")
     body = "{\n" + "\n".join(lines) + "\n}"

@@ -4,7 +4,6 @@ byte for byte), read with the safe streaming tar reader."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -150,13 +149,14 @@ def _check_doc(doc: Any, key: str, where: str, k: int) -> None:
         transform = np.asarray(doc["transform"], dtype=np.float64)
         size = (int(doc["image"]["width"]), int(doc["image"]["height"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"{where}: expected landmarks, visible, transform and image size, found {exc!r}") from exc
+        what = "landmarks, visible, transform and image size"
+        raise ExportError(f"{where}: expected {what}, found {exc!r}") from exc
     checks = (
         (points.shape == (k, 2) and bool(np.isfinite(points).all()), f"{k}×2 finite landmarks",
          f"shape {points.shape}"),
         (isinstance(visible, list) and len(visible) == k and all(isinstance(v, bool) for v in visible),
          f"{k} visibility booleans", f"{str(visible)[:40]}"),
-        (transform.shape == (2, 3) and all(math.isfinite(v) for v in transform.ravel()), "a finite 2×3 transform",
+        (transform.shape == (2, 3) and bool(np.isfinite(transform).all()), "a finite 2×3 transform",
          f"shape {transform.shape}"),
         (min(size) > 0, "a positive image size", f"{size[0]}×{size[1]}"),
     )

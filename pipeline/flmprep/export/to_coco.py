@@ -66,7 +66,8 @@ def image_entry(sample: ExportSample, image_id: int) -> dict[str, Any]:
 def _write_image(folder: Path, sample: ExportSample) -> None:
     path = folder / f"{sample.key}.{sample.image_format}"
     if path.exists():
-        raise ExportError(f"{path}: expected one sample per key, found {sample.key!r} twice in {sample.split}")
+        raise ExportError(f"{path}: expected one sample per key, found {sample.key!r} twice in "
+                          f"split {sample.split}")
     write_atomic(path, sample.image)
 
 

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flmprep.export.common import (CHUNK_BYTES, ExportContext, SplitExport, Target, publish_dir,
-                                   record_fields, remove_staging, require, staging_dir)
+from flmprep.export.common import (
+    CHUNK_BYTES,
+    ExportContext,
+    SplitExport,
+    Target,
+    publish_dir,
+    record_fields,
+    remove_staging,
+    require,
+    staging_dir,
+)
 from flmprep.export.source import ExportSample
 
 INDEX_FILE = "index.json"
@@ -27,8 +36,9 @@ def write_split(ctx: ExportContext, split: str, samples: Iterable[ExportSample])
     try:
         writer = writer_module.BinaryWriter(str(staging), chunk_bytes=CHUNK_BYTES)
         n = 0
-        for n, sample in enumerate(samples, start=1):
-            writer[n - 1] = record_fields(sample, ctx.heatmaps)
+        for sample in samples:
+            writer[n] = record_fields(sample, ctx.heatmaps)
+            n += 1
         writer.done()
         writer.merge()  # the driver never exports an empty split: merge would wait for an index
         publish_dir(staging, final, INDEX_FILE)

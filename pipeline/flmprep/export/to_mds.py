@@ -58,7 +58,8 @@ def encode_column(encoding: str, value: Any) -> bytes:
     array = np.asarray(value)
     expected = tuple(int(d) for d in shape.split(","))
     if array.shape != expected or array.dtype != np.dtype(dtype):
-        raise ExportError(f"MDS column {encoding!r}: expected {dtype} {expected}, found {array.dtype} {array.shape}")
+        raise ExportError(f"MDS column {encoding!r}: expected {dtype} {expected}, "
+                          f"found {array.dtype} {array.shape}")
     return np.ascontiguousarray(array).tobytes()
 
 
@@ -118,10 +119,11 @@ def write_split(ctx: ExportContext, split: str, samples: Iterable[ExportSample])
     """Write ``DEST/<split>/`` (shards as they fill, the index last)."""
     folder = ctx.dest / split
     folder.mkdir()
-    writer = MdsWriter(folder, columns(ctx.scheme.num_points, ctx.heatmaps))
+    writer = MdsWriter(folder, columns(ctx.scheme.num_points, ctx.heatmaps), CHUNK_BYTES)
     n = 0
-    for n, sample in enumerate(samples, start=1):
+    for sample in samples:
         writer.write(record_fields(sample, ctx.heatmaps))
+        n += 1
     writer.finish()
     return SplitExport(split, n, f"{split}/")
 
