@@ -18,6 +18,10 @@ $(STAMP): setup.cfg pyproject.toml
 	# Spark's own log at WARN for every spark-submit of this environment (SPARK_CONF_DIR overrides it)
 	conf="$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/conf"; \
 	    mkdir -p "$$conf" && cp jobs/spark-conf/log4j2.properties "$$conf/"
+	# LitData and MDS readers for the export tests, without their declared dependencies: both pull
+	# torchvision (mosaicml-streaming a CUDA torch too), whose PyPI wheel cannot load against the
+	# CPU torch and then breaks every package that probes it. What they import is in [dev].
+	$(BIN)/pip install --quiet --no-deps litdata==0.2.76 mosaicml-streaming==0.13.0
 	touch $(STAMP)
 
 test: $(STAMP)

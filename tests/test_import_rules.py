@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "targets": BASE | {"imageio"},
     "shards": BASE | {"imageio", "targets", "schemes"},
     "train": BASE | {"shards", "schemes", "imageio", "targets", "data"},
+    "export": BASE | {"shards", "schemes"},
 }
 
 

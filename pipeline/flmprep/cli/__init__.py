@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("flmprep.cli.verify_cmd:verify", "Check a built dataset against its manifest."),
     "train": ("flmprep.cli.train_cmd:train", "Train a landmark model on built shards."),
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
+    "export": ("flmprep.cli.export_data_cmd:export_cmd",
+               "Export a built dataset to COCO/mmpose, LitData or MDS."),
 }
 
 
