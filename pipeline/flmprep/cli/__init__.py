@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("flmprep.cli.verify_cmd:verify", "Check a built dataset against its manifest."),
     "train": ("flmprep.cli.train_cmd:train", "Train a landmark model on built shards."),
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
+    "models": ("flmprep.cli.models_cmd:models", "List the landmark models: input, points, parameters, seed."),
 }
 
 
