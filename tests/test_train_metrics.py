@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from flmprep.schemes import get_scheme
 from flmprep.train import metrics
 
-
 IBUG = metrics.protocol_for("ibug68")
 
 
@@ -112,7 +111,7 @@ def test_subsets_use_binary_attributes_only() -> None:
 
 
 def test_attribute_set_on_no_face_has_no_row() -> None:
-    attrs = [{"pose": False, "blur": True}, {"pose": 0, "blur": False}]
+    attrs: list[dict[str, object]] = [{"pose": False, "blur": True}, {"pose": 0, "blur": False}]
     subsets = metrics.subset_metrics(np.array([0.01, 0.02]), attrs, IBUG)
     assert set(subsets) == {"blur"}
 

@@ -29,14 +29,15 @@ from flmprep.train.models import (
 )
 from flmprep.train.models.mobilenetv3 import mobilenetv3_large_trunk
 from flmprep.train.models.rccnn import CascadeOutput
-from flmprep.train.models.shapenet import ShapeLayer, fit_shape_model
+from flmprep.train.models.shapenet import ShapeLayer, ShapeNet, fit_shape_model
+from flmprep.train.models.vanilla import Vanilla96
 from flmprep.train.predict import batch_loss
 
 SEED_NAMES = {"DepthewiseSeperableConv2d": "DepthwiseSeparableConv2d"}
 
 
 def _spec(name: str, k: int, size: int, **extra: int) -> ModelSpec:
-    return ModelSpec.of(name, k, size, size, **extra)  # type: ignore[arg-type]
+    return ModelSpec.of(name, k, size, size, **extra)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ VANILLA_LAYERS = [
 def _describe(m: nn.Module) -> tuple[object, ...]:
     if isinstance(m, nn.Conv2d):
         assert m.bias is None, "seed 000's convolutions have no bias"
-        return ("Conv2d", m.in_channels, m.out_channels, m.kernel_size[0], m.padding[0])  # type: ignore[index]
+        return ("Conv2d", m.in_channels, m.out_channels, m.kernel_size[0], m.padding[0])
     if isinstance(m, nn.MaxPool2d):
         return ("MaxPool2d", m.kernel_size, m.stride, m.ceil_mode)
     if isinstance(m, nn.Linear):
@@ -104,10 +105,11 @@ def _describe(m: nn.Module) -> tuple[object, ...]:
 
 def test_vanilla96_is_seed_000_layer_for_layer() -> None:
     model = build_model(_spec("vanilla96", 5, 96))
-    layers = [_describe(m) for part in (model.features, model.head) for m in part]  # type: ignore[attr-defined]
+    assert isinstance(model, Vanilla96)
+    layers = [_describe(m) for part in (model.features, model.head) for m in part]
     assert layers == VANILLA_LAYERS
     assert count_parameters(model) == 6_617_018
-    features = model.features(torch.zeros(1, 3, 96, 96))  # type: ignore[operator]
+    features = model.features(torch.zeros(1, 3, 96, 96))
     assert tuple(features.shape) == (1, 6400)  # 64 × 10 × 10, from the ceil-mode 3×3 pool
 
 
@@ -120,7 +122,11 @@ def _seed_table(data_dir: Path) -> list[tuple[str, tuple[int, ...], int]]:
     rows = list(csv.DictReader(lines, delimiter="\t"))
     assert [int(r["index"]) for r in rows] == list(range(1, 157))
     return [
-        (SEED_NAMES.get(r["type"], r["type"]), tuple(int(v) for v in r["output"].split("x")), int(r["parameters"]))
+        (
+            SEED_NAMES.get(r["type"], r["type"]),
+            tuple(int(v) for v in r["output"].split("x")),
+            int(r["parameters"]),
+        )
         for r in rows
     ]
 
@@ -225,7 +231,8 @@ def test_untrained_shapenet_predicts_the_mean_shape() -> None:
     shape = fit_shape_model(shapes, 0.99)
     spec = _spec("shapenet", 68, 64, components=len(shape.std))
     model = build_model(spec).eval()
-    model.shape.load_shape_model(shape)  # type: ignore[union-attr, operator]
+    assert isinstance(model, ShapeNet)
+    model.shape.load_shape_model(shape)
     with torch.no_grad():
         out = model(torch.zeros(2, 1, 64, 64))
     pts = decode_points(out, spec)[0].double().numpy()
@@ -276,7 +283,8 @@ def test_rccnn_loss_is_summed_over_passes() -> None:
 
 
 def test_heatmap_cross_entropy_by_hand() -> None:
-    targets = render_heatmaps(torch.tensor([[[3.0, 4.0], [1.0, 6.0]]]), torch.tensor([[True, False]]), (8, 8), 1.5)
+    points, visible = torch.tensor([[[3.0, 4.0], [1.0, 6.0]]]), torch.tensor([[True, False]])
+    targets = render_heatmaps(points, visible, (8, 8), 1.5)
     dist = targets[0, 0] / targets[0, 0].sum()
     entropy = -(dist * dist.clamp_min(1e-30).log()).sum()
     # logits = log of the target distribution: cross-entropy = its entropy (the minimum);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +72,14 @@ def evaluate(
     """NME, failure rates and AUC of a checkpoint in source-image pixels, at the scheme's thresholds."""
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
+    from flmprep.train.shardio import DataError
 
     runtime = start()
     try:
         report = evaluate_checkpoint(data, checkpoint, split, runtime, batch_size, workers, amp).to_json()
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        click.echo(f"flmprep evaluate: error: {exc}", err=True)
+        sys.exit(2)
     finally:
         stop(runtime)
     if runtime.is_main:

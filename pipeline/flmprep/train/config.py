@@ -30,7 +30,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_LOSS = {name: info.loss for name, info in MODELS.items()}
 #: Where a value counts as given by the user (not a default).
-EXPLICIT_SOURCES = frozenset({ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT, ParameterSource.PROMPT})
+EXPLICIT_SOURCES = frozenset(
+    {ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT, ParameterSource.PROMPT}
+)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,9 @@ OPTIONS: dict[str, Callable[[F], F]] = {
         "--resume", is_flag=True, help="Continue from OUTPUT/last.pt (weights, optimizer, epoch)."
     ),
     "train_split": click.option("--train-split", default="train", show_default=True),
-    "val_split": click.option("--val-split", default="", help="Default: val if the dataset has it, else test."),
+    "val_split": click.option(
+        "--val-split", default="", help="Default: val if the dataset has it, else test."
+    ),
     "sigma": click.option(
         "--sigma", type=float, default=2.5, show_default=True, help="Heatmap σ in heatmap pixels."
     ),

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch: images uint8 [B,H,W,C] (C = 1 or 3), landmarks float32 [B,K,2] (output pixels), visible bool [B,K],
+    """A batch: images uint8 [B,H,W,C] (C = 1 or 3), landmarks float32 [B,K,2] (output pixels),
+    visible bool [B,K],
     transforms float64 [B,2,3] (source → output), plus keys and attribute dicts."""
 
     images: torch.Tensor

@@ -24,9 +24,9 @@ from flmprep.train.balance import plan_epoch
 from flmprep.train.config import TrainConfig
 from flmprep.train.data import EpochStream, make_loader
 from flmprep.train.models import ModelSpec, build_model, place, prepare_images
-from flmprep.train.shape_prior import shapenet_model
 from flmprep.train.predict import EvalSetup, Report, batch_loss, predict, score
 from flmprep.train.runtime import Runtime, autocast, barrier, gather, start, stop
+from flmprep.train.shape_prior import shapenet_model
 from flmprep.train.shardio import Manifest, first_sample, read_manifest
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,9 @@ def split_landmarks(manifest: Manifest, split: str) -> np.ndarray:
     return np.stack(shapes)
 
 
-def shapenet_model(spec: ModelSpec, manifest: Manifest, split: str, variance: float) -> tuple[ModelSpec, nn.Module]:
+def shapenet_model(
+    spec: ModelSpec, manifest: Manifest, split: str, variance: float
+) -> tuple[ModelSpec, nn.Module]:
     """``spec`` with its component count, and the model with the PCA of ``split`` loaded."""
     shape = fit_shape_model(split_landmarks(manifest, split), variance)
     spec = replace(spec, components=len(shape.std))

@@ -47,6 +47,8 @@ def model_rows(points: int | None = None) -> list[ModelRow]:
     for info in MODELS.values():
         k = points or info.points
         spec = listed_spec(info, k)
-        note = f"with {spec.components} PCA components (fitted to the data when training)" if spec.components else ""
+        note = ""
+        if spec.components:
+            note = f"with {spec.components} PCA components (fitted to the data when training)"
         rows.append(ModelRow(info, k, count_parameters(build_model(spec)), note))
     return rows

@@ -61,7 +61,9 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
-def conv_bn(cin: int, cout: int, kernel: int, stride: int, groups: int, act: nn.Module | None) -> nn.Sequential:
+def conv_bn(
+    cin: int, cout: int, kernel: int, stride: int, groups: int, act: nn.Module | None
+) -> nn.Sequential:
     """Convolution (no bias, same padding), BatchNorm, optional activation."""
     layers: list[nn.Module] = [
         nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),

@@ -52,7 +52,8 @@ class RCCNN(nn.Module):
             raise ValueError(f"rccnn: expected passes >= 1, found {passes}")
         f, k = FEATURES, num_points
         self.passes, self.num_points = passes, k
-        self.encoder = nn.Sequential(cbr(channels, f // 2, 2), cbr(f // 2, f // 2), cbr(f // 2, f, 2), cbr(f, f))
+        half = f // 2
+        self.encoder = nn.Sequential(cbr(channels, half, 2), cbr(half, half), cbr(half, f, 2), cbr(f, f))
         self.heatmap = nn.Sequential(cbr(f + k, f), cbr(f, f), nn.Conv2d(f, k, 1))
         self.regression = nn.Sequential(
             cbr(f + k, f, 2),
