@@ -52,10 +52,6 @@ class Protocol:
         fr = [(_key("fr", t), f"FR@{t:.2f}") for t in self.failure]
         return fr + [(_key("auc", t), f"AUC@{t:.2f}") for t in self.auc]
 
-    def describe(self) -> list[str]:
-        """The two lines printed above a table: normaliser and thresholds."""
-        return [f"normaliser: {self.normaliser}", f"thresholds: {', '.join(c for _, c in self.columns())}"]
-
     def to_json(self) -> dict[str, Any]:
         return {
             "scheme": self.scheme,

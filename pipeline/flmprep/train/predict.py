@@ -61,11 +61,6 @@ class Report:
     subsets: dict[str, metrics.Metrics]
     parts: dict[str, metrics.Metrics] = field(default_factory=dict)
 
-    def rows(self) -> list[tuple[str, metrics.Metrics]]:
-        """Table rows: ``all`` (or the parts and ``full``), then one per attribute."""
-        head = list(self.parts.items()) if self.parts else [("all", self.overall)]
-        return head + sorted(self.subsets.items())
-
     def to_json(self) -> dict[str, Any]:
         return {
             "split": self.split,
