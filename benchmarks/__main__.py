@@ -13,6 +13,7 @@ ALL = (
     "bench_inspect",
     "bench_loader",
     "bench_memory",
+    "bench_train",
     "bench_build_spark",
 )
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
     "export": ("flmprep.cli.export_data_cmd:export_cmd",
                "Export a built dataset to COCO/mmpose, LitData or MDS."),
+    "models": ("flmprep.cli.models_cmd:models", "List the landmark models: input, points, parameters, seed."),
 }
 
 
