@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 
 from flmprep import geometry, imageio
-from flmprep.build import plan as planner
-from flmprep.build.config import BuildConfig
-from flmprep.build.shard import build_shard
+from flmprep.builder import plan as planner
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.shard import build_shard
 from flmprep.shards.tarwriter import TarWriter
 
 CROPS = 20
@@ -179,12 +179,12 @@ def tar_writers(n: int = 2000) -> tuple[float, float]:
 
 def _rss_child(root: str, out: str, shards: int) -> None:
     """Run in a subprocess: a local build with 2 workers; print the peak RSS (MiB) as JSON."""
-    from flmprep.build.config import from_options
-    from flmprep.build.local import run_local
+    from flmprep.builder.config import from_options
+    from flmprep.builder.local import run_local
 
     cfg = from_options(dataset="celeba", root=root, out=out, crops=CROPS, samples_per_shard=100)
     run = run_local(cfg, 2, show_progress=False)
-    assert sum(len(s["shards"]) for s in run.manifest["splits"].values()) == shards
+    assert sum(1 for _ in run.manifest.shards()) == shards
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"driver_mib": me, "worker_mib": kids, "samples_per_s": run.samples_per_second}))
@@ -200,7 +200,7 @@ def peak_rss(root: Path, out: Path, shards: int) -> dict[str, float]:
 
 
 def main() -> None:
-    from flmprep.build import worker
+    from flmprep.builder import worker
 
     worker.tune_process()  # as the engines' workers do: one OpenCV thread, fixed malloc thresholds
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:

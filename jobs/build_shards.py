@@ -1,12 +1,11 @@
-"""spark-submit entry point: build WebDataset shards with Spark (thin wiring over flmprep.build).
+"""spark-submit entry point: the Spark engine of flmprep's build driver, and its command line.
 
     spark-submit [--master URL] jobs/build_shards.py --dataset celeba --crops 20 --root DATA --out OUT
 
-The driver reads annotations and plans; Spark maps the probe tasks (tiny results), then one task per
-group of shards (`build_shard` writes each OUT/<split>/shard-NNNN.tar via a unique temporary file and
-returns a small result); the driver writes the manifest last. No image bytes pass through the
-driver, and a retried or speculative task rewrites identical bytes. This is the only module that
-imports pyspark.
+The sequence (read, probe, plan, build, finalize) is `flmprep.builder.driver.run_build`, shared
+with `flmprep build`; this file only maps its probe and shard tasks on Spark. No image bytes pass
+through the driver, and a retried or speculative task rewrites identical bytes. This is the only
+module that imports pyspark.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from py4j.java_gateway import JavaGateway
@@ -25,20 +24,17 @@ from pyspark import SparkConf, SparkContext
 from pyspark.accumulators import Accumulator
 from pyspark.java_gateway import launch_gateway
 
-from flmprep.build import config, finalize, plan, shard, worker
-from flmprep.build.errors import BuildError
-from flmprep.build.progress import Progress, summary_table
-from flmprep.errors import ConfigError, FlmprepError
+from flmprep.builder import config, plan, shard, worker
+from flmprep.builder.progress import Progress
+from flmprep.cli.build_cmd import run_and_exit
+from flmprep.cli.errors import GuardedCommand, exit_table
 
 log = logging.getLogger("flmprep.jobs.build_shards")
 
 #: Default --shards-per-task.
 SHARDS_PER_TASK = 8
-#: Local mode probes up to this many records in the driver (~2 s at ~40 µs a record).
+#: Local mode probes up to this many records in the driver, while the Spark context starts.
 DRIVER_PROBE_MAX = 50_000
-
-#: What a shard task returns: the shard's result, or the message of a BuildError (--on-error fail).
-Outcome = shard.ShardResult | str
 
 
 def parse_spark_conf(pairs: Sequence[str]) -> list[tuple[str, str]]:
@@ -94,30 +90,28 @@ class Counters:
     rejects: Accumulator[int]
 
 
-def counted_build(counters: Counters) -> Callable[[list[plan.ShardTask]], list[Outcome]]:
-    """The executor side of a Spark task: `build_shard` for each shard of its group, counted; a
-    BuildError (--on-error fail) comes back as text and ends the group."""
+def counted_build(counters: Counters) -> Callable[[list[plan.ShardTask]], list[shard.ShardOutcome]]:
+    """The executor side of a Spark task: `run_shard_task` for each shard of its group, counted;
+    a failure (--on-error fail) ends the group."""
 
-    def run(group: list[plan.ShardTask]) -> list[Outcome]:
+    def run(group: list[plan.ShardTask]) -> list[shard.ShardOutcome]:
         worker.tune_process()  # one OpenCV thread (Spark's tasks are the parallelism), malloc
-        outcomes: list[Outcome] = []
+        outcomes: list[shard.ShardOutcome] = []
         for task in group:
-            try:
-                result = shard.build_shard(task)
-            except BuildError as exc:
-                outcomes.append(str(exc))
+            outcome = shard.run_shard_task(task)
+            outcomes.append(outcome)
+            if isinstance(outcome, shard.ShardFailure):
                 break
             counters.shards.add(1)
-            counters.samples.add(result.samples)
-            counters.rejects.add(len(result.rejects))
-            outcomes.append(result)
+            counters.samples.add(outcome.samples)
+            counters.rejects.add(len(outcome.rejects))
         return outcomes
 
     return run
 
 
 class ProgressThread(threading.Thread):
-    """Feeds the library's progress bar from the accumulators while Spark runs."""
+    """Feeds the driver's progress bar from the accumulators while Spark runs."""
 
     def __init__(self, counters: Counters, progress: Progress, interval: float = 0.5) -> None:
         super().__init__(name="flmprep-progress", daemon=True)
@@ -141,89 +135,74 @@ class ProgressThread(threading.Thread):
         self.done.set()
         self.join()
         self.poll()
-        self.progress.close()
 
 
-class Probe(threading.Thread):
-    """Reads the annotations while the Spark context starts. In local mode with at most
-    DRIVER_PROBE_MAX records it then probes them here too, still while the context starts
-    (~40 µs a record, less than the ~2 s a first Spark job costs). Otherwise the probe is a
-    Spark job, one task per chunk of records."""
+class SparkEngine:
+    """The Spark engine of the build driver. `start` launches spark-submit's JVM (its
+    spark.master is then known), then the context; in local mode with at most DRIVER_PROBE_MAX
+    records the driver probes them itself while the context starts (cheaper than a first Spark
+    job); otherwise probing is a Spark job."""
 
-    def __init__(self, cfg: config.BuildConfig, local: bool) -> None:
-        super().__init__(name="flmprep-probe", daemon=True)
-        self.cfg, self.local = cfg, local
-        self.tasks: list[plan.ProbeTask] = []
-        self.results: list[list[plan.ProbeResult]] | None = None
-        self.error: BaseException | None = None
+    def __init__(self, conf: SparkConf, shards_per_task: int = SHARDS_PER_TASK) -> None:
+        self.conf, self.shards_per_task = conf, shards_per_task
+        self.local: bool | None = None
+        self._master_known = threading.Event()
+        self._sc: SparkContext | None = None
 
-    def run(self) -> None:
+    @property
+    def name(self) -> str:
+        return str(self._sc.master) if self._sc is not None else "Spark"
+
+    def start(self) -> None:
         try:
-            self.tasks = plan.probe_tasks(self.cfg)
-            records = sum(len(t.records) for t in self.tasks)
-            if self.local and records <= DRIVER_PROBE_MAX:
-                log.info("probing %d records in the driver (local mode)", records)
-                self.results = [plan.run_probe(t) for t in self.tasks]
-        except BaseException as exc:  # re-raised in the main thread by `collect`
-            self.error = exc
+            gateway = launch_gateway()  # spark-submit's JVM (or a new one)
+            self.local = master_of(self.conf, gateway).startswith("local")  # executors see our files
+        finally:
+            self._master_known.set()
+        self._sc = spark_context(self.conf, gateway)
 
-    def collect(self, sc: SparkContext) -> list[list[plan.ProbeResult]]:
-        """The probe results: the driver's, or those of a Spark job over the probe tasks."""
-        self.join()
-        if self.error is not None:
-            raise self.error
-        if self.results is not None:
-            return self.results
-        records = sum(len(t.records) for t in self.tasks)
-        log.info("probing %d records in %d Spark tasks", records, len(self.tasks))
-        sc.setJobDescription(f"probe {len(self.tasks)} chunks of records")
-        return sc.parallelize(self.tasks, len(self.tasks)).map(plan.run_probe).collect()
+    def stop(self) -> None:
+        if self._sc is not None:
+            self._sc.stop()  # every task attempt ends with its executor: nothing writes into OUT after
+            self._sc = None
 
+    @property
+    def sc(self) -> SparkContext:
+        if self._sc is None:
+            raise RuntimeError("SparkEngine: start() it first")
+        return self._sc
 
-def run_shards(
-    sc: SparkContext, todo: list[plan.ShardTask], total: int, shards_per_task: int
-) -> list[shard.ShardResult]:
-    """The shard stage: one Spark task per group of up to `shards_per_task` shards (a Spark task
-    costs ~25 ms of overhead in local mode, an eighth of a 1000-sample shard), groups balanced by
-    estimated cost and started longest first; progress on the driver while it runs."""
-    if not todo:
-        return []
-    groups = plan.task_groups(todo, plan.group_count(len(todo), sc.defaultParallelism, shards_per_task))
-    sc.setJobDescription(f"build {len(todo)} shards in {len(groups)} tasks")
-    log.info("building %d shards in %d Spark tasks", len(todo), len(groups))
-    counters = Counters(sc.accumulator(0), sc.accumulator(0), sc.accumulator(0))
-    progress = ProgressThread(counters, Progress(total, total - len(todo)))
-    progress.start()
-    try:
-        outcomes = sc.parallelize(groups, len(groups)).flatMap(counted_build(counters)).collect()
-    finally:
-        progress.stop()
-    errors = [o for o in outcomes if isinstance(o, str)]
-    if errors:
-        raise BuildError(errors[0])
-    return [o for o in outcomes if not isinstance(o, str)]
+    def probes_in_driver(self, records: int) -> bool:
+        self._master_known.wait()
+        if self.local and records <= DRIVER_PROBE_MAX:
+            log.info("probing %d records in the driver (local mode)", records)
+            return True
+        return False
 
+    def map_probes(self, tasks: Sequence[plan.ProbeTask]) -> list[list[plan.ProbeResult]]:
+        log.info("probing %d records in %d Spark tasks", sum(len(t.records) for t in tasks), len(tasks))
+        self.sc.setJobDescription(f"probe {len(tasks)} chunks of records")
+        return self.sc.parallelize(list(tasks), len(tasks)).map(plan.run_probe).collect()
 
-def build(sc: SparkContext, cfg: config.BuildConfig, probe: Probe,
-          shards_per_task: int = SHARDS_PER_TASK) -> plan.Plan:
-    """Probe (`probe` was started before the context), plan and build the pending shards with
-    Spark; returns the plan."""
-    the_plan = plan.make_plan(cfg, probe.collect(sc))
-    todo = plan.pending(cfg, the_plan) if cfg.resume else list(the_plan.tasks)
-    log.info("building %d of %d shards on %s", len(todo), len(the_plan.tasks), sc.master)
-    results = run_shards(sc, todo, len(the_plan.tasks), shards_per_task)
-    log.info("built %d shards: %d samples, %d rejected records", len(results),
-             sum(r.samples for r in results), sum(len(r.rejects) for r in results))
-    return the_plan
+    def map_shards(self, tasks: Sequence[plan.ShardTask], progress: Progress) -> list[shard.ShardOutcome]:
+        """One Spark task per group of up to `shards_per_task` shards (each Spark task has a fixed
+        overhead), groups balanced by estimated cost and started longest first."""
+        sc = self.sc
+        groups = plan.task_groups(tasks, plan.group_count(len(tasks), sc.defaultParallelism,
+                                                          self.shards_per_task))
+        sc.setJobDescription(f"build {len(tasks)} shards in {len(groups)} tasks")
+        log.info("building %d shards in %d Spark tasks", len(tasks), len(groups))
+        counters = Counters(sc.accumulator(0), sc.accumulator(0), sc.accumulator(0))
+        feed = ProgressThread(counters, progress)
+        feed.start()
+        try:
+            return sc.parallelize(groups, len(groups)).flatMap(counted_build(counters)).collect()
+        finally:
+            feed.stop()
 
 
-def fail(exc: Exception) -> NoReturn:
-    """Exit 1 with the error's message (bad input under --on-error fail, unusable OUT)."""
-    click.echo(f"build_shards: error: {exc}", err=True)
-    sys.exit(1)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("build_shards", cls=GuardedCommand, prog="build_shards", epilog=exit_table(),
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @config.build_options
 @click.option("--master", default=None, metavar="URL",
               help="Spark master: local[N], spark://HOST:PORT, yarn, k8s://... (default: spark.master from "
@@ -238,34 +217,13 @@ def main(master: str | None, spark_conf: tuple[str, ...], shards_per_task: int, 
          **options: Any) -> None:
     """Build WebDataset shards from a dataset's native files with Spark.
 
-    Same options, plan and bytes as `flmprep build`. Exit status: 0 ok; 1 on a bad record under
-    --on-error fail or unusable input; 2 on bad options; 3 when rejected/input records exceed
-    --max-reject-ratio (after writing everything).
+    Same options, plan and bytes as `flmprep build`.
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    pairs = parse_spark_conf(spark_conf)
-    try:
-        cfg = config.from_options(**options)
-        config.prepare_output(cfg)
-        conf = make_conf(master, pairs)
-        gateway = launch_gateway()  # spark-submit's JVM (or a new one): its spark.master is known now
-        local = master_of(conf, gateway).startswith("local")  # executors see the driver's files
-        probe = Probe(cfg, local)
-        probe.start()
-        sc = spark_context(conf, gateway)
-        try:
-            the_plan = build(sc, cfg, probe, shards_per_task)
-        finally:
-            sc.stop()  # every task attempt ends with its executor: nothing writes into OUT after this
-        manifest = finalize.finalize(cfg, the_plan)  # removes what killed attempts left, writes last
-    except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
-        raise click.UsageError(str(exc)) from exc
-    except FlmprepError as exc:
-        fail(exc)
-    click.echo(summary_table(manifest))
-    sys.exit(finalize.exit_status(cfg, manifest))
+    conf = make_conf(master, parse_spark_conf(spark_conf))
+    run_and_exit("build_shards", options, lambda cfg: SparkEngine(conf, shards_per_task))
 
 
 if __name__ == "__main__":

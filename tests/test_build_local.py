@@ -92,7 +92,7 @@ def test_rejects_over_the_ratio_exit_3_after_writing_everything(tmp_path: Path) 
     ok = _build(root, tmp_path / "out2", "--max-reject-ratio", "0.2")
     assert ok.returncode == 0
     fail = _build(root, tmp_path / "out3", "--on-error", "fail", check=False)
-    assert fail.returncode == 1
+    assert fail.returncode == 2  # an input error (cli.errors)
     assert "celeba_000003_f0" in fail.stderr or "list_landmarks_celeba.txt: line 5" in fail.stderr
 
 
@@ -128,7 +128,7 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path: Path) -> None:
 def test_finalize_removes_what_killed_attempts_left(data: Path, tmp_path: Path) -> None:
     """A shard temp file of a killed attempt is deleted before the manifest is written; other
     files are left alone, and the manifest is the one of a clean build."""
-    from flmprep.build import config, finalize, plan
+    from flmprep.builder import config, finalize, plan
 
     out = tmp_path / "out"
     _build(data, out, "--workers", "1")

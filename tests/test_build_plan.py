@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flmprep.build.config import BuildConfig
-from flmprep.build.plan import (
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.plan import (
     DECODE_COST,
     Plan,
     ProbeResult,

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import io
 
-from flmprep.build.progress import Progress, summary_table
+from flmprep.builder.progress import Progress, summary_table
+from flmprep.shards.manifest import Manifest, ShardEntry, SplitEntry, Totals
 
-MANIFEST = {
-    "splits": {
-        "test": {"shards": [{"bytes": 2048}], "samples": 10, "records": 10, "rejected": 0},
-        "train": {"shards": [{"bytes": 4 << 20}, {"bytes": 1 << 20}], "samples": 1180, "records": 59,
-                  "rejected": 1},
+
+def _shard(path: str, size: int) -> ShardEntry:
+    return ShardEntry(path, 0, 0, size, "0" * 64)
+
+
+MANIFEST = Manifest(
+    flmprep_version="0", dataset="celeba", scheme="celeba5", recipe="celeba", config={},
+    config_hash="0" * 64,
+    splits={
+        "test": SplitEntry((_shard("test/shard-0000.tar", 2048),), samples=10, records=10, rejected=0),
+        "train": SplitEntry(
+            (_shard("train/shard-0000.tar", 4 << 20), _shard("train/shard-0001.tar", 1 << 20)),
+            samples=1180, records=59, rejected=1),
     },
-    "totals": {"input_records": 70, "written_records": 69, "rejected_records": 1, "samples": 1190},
-    "rejects": {"by_reason": {"truncated_image": 1}},
-}
+    totals=Totals(input_records=70, written_records=69, rejected_records=1, samples=1190),
+    rejects_by_reason={"truncated_image": 1},
+)
 
 
 def test_summary_table_has_a_row_per_split_and_totals() -> None:

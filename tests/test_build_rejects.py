@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 
 from flmprep import imageio
-from flmprep.build import finalize, plan
-from flmprep.build.config import BuildConfig, prepare_output
-from flmprep.build.errors import BuildError
-from flmprep.build.shard import build_shard
+from flmprep.builder import finalize, plan
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.builder.outdir import check_plan
+from flmprep.builder.outdir import prepare as prepare_output
+from flmprep.builder.shard import build_shard
 from flmprep.errors import ConfigError
 from flmprep.records import FaceRecord
 
@@ -73,9 +75,10 @@ def _build(cfg: BuildConfig, records: list[FaceRecord]) -> dict[str, Any]:
     prepare_output(cfg)
     tasks = [plan.ProbeTask(0, cfg, tuple(records[:5])), plan.ProbeTask(1, cfg, tuple(records[5:]))]
     the_plan = plan.make_plan(cfg, [plan.run_probe(t) for t in tasks])
+    check_plan(cfg, plan.fingerprint(the_plan))  # the driver's resume guard
     for task in the_plan.tasks:
         build_shard(task)
-    return finalize.finalize(cfg, the_plan)
+    return finalize.finalize(cfg, the_plan).to_json()
 
 
 def _cfg(tmp_path: Path, **changes: Any) -> BuildConfig:
@@ -176,7 +179,7 @@ def test_a_straddling_record_that_fails_to_decode_is_counted_once(tmp_path: Path
     path.write_bytes(path.read_bytes()[:1500])  # header intact: only the full decode fails
     for task in the_plan.tasks:
         build_shard(task)
-    manifest = finalize.finalize(cfg, the_plan)
+    manifest = finalize.finalize(cfg, the_plan).to_json()
     totals = manifest["totals"]
     assert totals == {"input_records": 4, "written_records": 3, "rejected_records": 1, "samples": 9}
     sides = [json.loads(t.sidecar_path.read_text()) for t in the_plan.tasks]

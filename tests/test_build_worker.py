@@ -18,7 +18,7 @@ def _run(code: str) -> str:
 def test_tune_process_sets_one_opencv_thread_once() -> None:
     out = _run("""
         import cv2
-        from flmprep.build import worker
+        from flmprep.builder import worker
         cv2.setNumThreads(4)
         worker.tune_process()
         first = cv2.getNumThreads()
@@ -37,7 +37,7 @@ def test_malloc_thresholds_stop_page_faults_on_repeated_large_buffers() -> None:
     code = """
         import resource, sys
         import numpy as np
-        from flmprep.build import worker
+        from flmprep.builder import worker
         if sys.argv[1] == "tuned":
             assert worker._tune_malloc()
         def faults():

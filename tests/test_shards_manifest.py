@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jsonschema
 
+from flmprep.atomic import write_atomic
+from flmprep.jsonio import write_json as write_json_atomic
 from flmprep.records import Reject
 from flmprep.shards import naming
 from flmprep.shards.manifest import (
@@ -15,8 +17,6 @@ from flmprep.shards.manifest import (
     check_shard,
     file_sha256,
     read_sidecar,
-    write_atomic,
-    write_json_atomic,
 )
 
 SCHEMA = json.loads(resources.files("flmprep.schemas").joinpath("shard.schema.json").read_text("utf-8"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from flmprep.build.config import build_options
+from flmprep.builder.config import build_options
 from tests.helpers.spark import JOB, free_port, java_home, spark_home, tree_files
 
 

@@ -165,9 +165,11 @@ def test_cli_train_and_evaluate(small: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["subset", "faces", "NME", "FR@0.08", "FR@0.10", "AUC@0.10"]
-    assert lines[1].split()[:2] == ["all", "16"]
-    assert {line.split()[0] for line in lines[2:]} == {
+    assert lines[0] == "normaliser: inter-ocular, eye centres 0–1"
+    assert lines[1] == "thresholds: FR@0.08, FR@0.10, AUC@0.10"
+    assert lines[2].split() == ["subset", "faces", "NME", "FR@0.08", "FR@0.10", "AUC@0.10"]
+    assert lines[3].split()[:2] == ["all", "16"]
+    assert {line.split()[0] for line in lines[4:]} == {
         "pose",
         "expression",
         "illumination",
@@ -181,7 +183,7 @@ def test_cli_refuses_mismatched_loss(small: Path, tmp_path: Path) -> None:
     args = ["train", "--data", str(small), "--model", "vanilla96", "-o", str(tmp_path), "--loss", "heatmap"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
-    assert "heatmap loss goes with the heatmap model only" in result.output
+    assert "loss 'heatmap' does not fit model 'vanilla96'" in result.output
 
 
 def test_too_small_split_fails_fast(tmp_path: Path) -> None:

@@ -46,3 +46,19 @@ class FlipUnsupportedError(FlmprepError):
 
 class ConfigError(FlmprepError):
     """A configuration value is out of range or inconsistent."""
+
+
+class OutputError(FlmprepError):
+    """Writing the output failed (permissions, a full disk, a read-only folder): names the path
+    and the operation, never a traceback."""
+
+    def __init__(self, path: str, operation: str, reason: str) -> None:
+        self.path, self.operation, self.reason = str(path), operation, reason
+        super().__init__(f"{self.path}: cannot {operation} ({reason})")
+
+    def __reduce__(self) -> tuple[type[OutputError], tuple[str, str, str]]:
+        return (type(self), (self.path, self.operation, self.reason))
+
+    @classmethod
+    def of(cls, path: object, operation: str, exc: OSError) -> OutputError:
+        return cls(str(path), operation, exc.strerror or str(exc))

@@ -6,7 +6,6 @@ Nothing is extracted to disk; reading goes through ``flmprep.shards.reader``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import Counter
@@ -19,6 +18,7 @@ import numpy as np
 
 from flmprep import draw, imageio, targets
 from flmprep.schemes import get_scheme
+from flmprep.shards.manifest import MANIFEST_FILE, Manifest, ManifestError
 from flmprep.shards.reader import Limits, Sample, ShardReadError, iter_samples
 from flmprep.validate import check_sample
 
@@ -40,15 +40,13 @@ def shard_paths(path: Path) -> list[Path]:
     """The shards of ``path``: itself if a file, else the manifest's shards, else every ``*.tar`` below."""
     if not path.is_dir():
         return [path]
-    manifest = path / "manifest.json"
-    if manifest.is_file():
+    if (path / MANIFEST_FILE).is_file():
         try:
-            doc = json.loads(manifest.read_bytes())
-            listed = [str(s["path"]) for split in doc["splits"].values() for s in split["shards"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            log.warning("%s: unreadable manifest (%s); listing *.tar files instead", manifest, e)
+            manifest = Manifest.load(path)
+        except ManifestError as e:
+            log.warning("%s; listing *.tar files instead", e)
         else:
-            return [_inside(path, rel, manifest) for rel in listed]
+            return [_inside(path, entry.path, path / MANIFEST_FILE) for _, entry in manifest.shards()]
     found = sorted(p for p in path.rglob("*.tar") if p.is_file())
     if not found:
         raise ShardReadError(str(path), "unreadable", "expected shards (*.tar) in this folder, found none")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from flmprep import imageio, targets
+from flmprep.jsonio import parse_json
 from flmprep.schemes import get_scheme
 from flmprep.shards.reader import Sample
 
@@ -52,22 +53,11 @@ def _fast_validator(name: str) -> jsonschema_rs.Draft202012Validator:
 
 
 def is_schema_valid(name: str, doc: Any) -> bool:
-    """Whether ``doc`` validates (jsonschema-rs: ~5 µs a sample; the Python validator explains)."""
+    """Whether ``doc`` validates (jsonschema-rs, fast; the Python validator explains failures)."""
     try:
         return bool(_fast_validator(name).is_valid(doc))
     except (ValueError, OverflowError, TypeError):
         return not any(True for _ in _validator(name).iter_errors(doc))
-
-
-def _reject_constant(token: str) -> float:
-    raise ValueError(f"expected a finite JSON number, found {token}")
-
-
-def parse_json(data: bytes) -> Any:
-    """Strict JSON: NaN and Infinity are errors (``json`` would accept them)."""
-    if b"NaN" in data or b"Infinity" in data:  # rare: only then pay for the hook
-        return json.loads(data, parse_constant=_reject_constant)
-    return json.loads(data)
 
 
 def _expected(error: ValidationError) -> str:

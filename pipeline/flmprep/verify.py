@@ -5,30 +5,32 @@ sha256, byte size and sample count, no shard is unlisted, every sample validates
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flmprep.errors import FlmprepError
+from flmprep.jsonio import parse_json
+from flmprep.shards.manifest import (
+    MANIFEST_FILE,
+    REJECTS_FILE,
+    Manifest,
+    ManifestError,
+    ShardEntry,
+    file_sha256,
+    read_json_object,
+)
 from flmprep.shards.reader import Limits, ShardReadError, iter_samples
-from flmprep.validate import check_sample, manifest_problems, parse_json, sidecar_problems
+from flmprep.validate import check_sample, manifest_problems, sidecar_problems
 
 log = logging.getLogger(__name__)
-_CHUNK = 1 << 20
 _SIDECAR_FIELDS = ("samples", "records", "bytes", "sha256")
+__all__ = ["ManifestError", "Problem", "Report", "verify_output"]
 
 
 def _is_sidecar(path: Path) -> bool:
     return path.suffix == ".json" and path.name.startswith("shard-")
-
-
-class ManifestError(FlmprepError):
-    """The manifest is missing or unreadable: nothing else can be checked."""
 
 
 @dataclass(frozen=True)
@@ -67,45 +69,12 @@ class Report:
         }
 
 
-def load_manifest(root: Path) -> dict[str, Any]:
-    """The parsed ``manifest.json``; raises ``ManifestError`` when missing or not JSON."""
-    path = root / "manifest.json"
-    try:
-        doc = parse_json(path.read_bytes())
-    except OSError as e:
-        raise ManifestError(f"{path}: expected a manifest, found none ({e.strerror or e})") from e
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{path}: expected valid JSON, found: {e}") from e
-    if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: expected a JSON object, found {type(doc).__name__}")
-    return doc
-
-
-def sha256_of(path: Path) -> tuple[str, int]:
-    """(sha256 hex, byte size) of a file."""
-    h, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def listed_shards(manifest: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(split, shard entry) for every shard the manifest lists (skips malformed entries)."""
-    splits = manifest.get("splits")
-    for split, body in splits.items() if isinstance(splits, dict) else []:
-        shards = body.get("shards") if isinstance(body, dict) else None
-        for entry in shards if isinstance(shards, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                yield split, entry
-
-
 class _Checker:
     """Accumulates problems while walking one output folder."""
 
-    def __init__(self, root: Path, manifest: dict[str, Any], limits: Limits, samples: bool) -> None:
-        self.root, self.manifest, self.limits, self.check_samples = root, manifest, limits, samples
+    def __init__(self, root: Path, doc: dict[str, Any], limits: Limits, samples: bool) -> None:
+        self.root, self.doc, self.limits, self.check_samples = root, doc, limits, samples
+        self.manifest: Manifest | None = None
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.keys: set[str] = set()
@@ -115,34 +84,37 @@ class _Checker:
         self.problems.append(Problem(path, message))
 
     def run(self) -> Report:
-        for line in manifest_problems(self.manifest):
-            self.add("manifest.json", line)
-        listed = list(listed_shards(self.manifest))
+        for line in manifest_problems(self.doc):
+            self.add(MANIFEST_FILE, line)
+        try:
+            self.manifest = Manifest.from_json(self.doc)
+        except ManifestError as exc:
+            self.add(MANIFEST_FILE, f"cannot list the shards: {exc}")
+        listed = list(self.manifest.shards()) if self.manifest is not None else []
         for split, entry in listed:
             self.shard(split, entry)
-        self.unlisted({entry["path"] for _, entry in listed})
+        self.unlisted({entry.path for _, entry in listed})
         self.rejects()
         return Report(str(self.root), len(listed), self.samples, tuple(self.problems), tuple(self.warnings))
 
-    def shard(self, split: str, entry: dict[str, Any]) -> None:
-        rel = entry["path"]
+    def shard(self, split: str, entry: ShardEntry) -> None:
+        rel = entry.path
         path = self.root / rel
         if ".." in Path(rel).parts or Path(rel).is_absolute():
-            self.add(
-                "manifest.json", f"shard path {rel!r}: expected <split>/shard-NNNN.tar, found a path outside"
-            )
+            self.add(MANIFEST_FILE,
+                     f"shard path {rel!r}: expected <split>/shard-NNNN.tar, found a path outside")
             return
         if not path.is_file():
             self.add(rel, "expected the shard listed in manifest.json, found no file")
             return
-        digest, size = sha256_of(path)
-        if size != entry.get("bytes"):
-            self.add(rel, f"expected {entry.get('bytes')} bytes (manifest), found {size}")
-        if digest != entry.get("sha256"):
-            self.add(rel, f"expected sha256 {entry.get('sha256')} (manifest), found {digest}")
+        digest, size = file_sha256(path)
+        if size != entry.bytes:
+            self.add(rel, f"expected {entry.bytes} bytes (manifest), found {size}")
+        if digest != entry.sha256:
+            self.add(rel, f"expected sha256 {entry.sha256} (manifest), found {digest}")
         count = self.shard_samples(rel, path, split)
-        if count is not None and count != entry.get("samples"):
-            self.add(rel, f"expected {entry.get('samples')} samples (manifest), found {count}")
+        if count is not None and count != entry.samples:
+            self.add(rel, f"expected {entry.samples} samples (manifest), found {count}")
         self.sidecar(split, rel, path, entry)
 
     def shard_samples(self, rel: str, path: Path, split: str) -> int | None:
@@ -168,15 +140,16 @@ class _Checker:
             self.add(rel, f"{sample.key}: {line}")
         if doc is None or problems:
             return
+        assert self.manifest is not None
         for field, want in (
             ("split", split),
-            ("scheme", self.manifest.get("scheme")),
-            ("dataset", self.manifest.get("dataset")),
+            ("scheme", self.manifest.scheme),
+            ("dataset", self.manifest.dataset),
         ):
             if doc[field] != want:
                 self.add(rel, f"{sample.key}: /{field}: expected {want!r} (manifest), found {doc[field]!r}")
 
-    def sidecar(self, split: str, rel: str, path: Path, entry: dict[str, Any]) -> None:
+    def sidecar(self, split: str, rel: str, path: Path, entry: ShardEntry) -> None:
         side = path.with_suffix(".json")
         side_rel = Path(rel).with_suffix(".json").as_posix()
         try:
@@ -192,7 +165,7 @@ class _Checker:
             self.add(side_rel, line)
         if problems:
             return
-        expected = {"split": split, "name": path.name, **{f: entry.get(f) for f in _SIDECAR_FIELDS}}
+        expected = {"split": split, "name": path.name, **{f: getattr(entry, f) for f in _SIDECAR_FIELDS}}
         for field, want in expected.items():
             if doc[field] != want:
                 self.add(side_rel, f"/{field}: expected {want!r} (manifest), found {doc[field]!r}")
@@ -208,27 +181,27 @@ class _Checker:
                 self.add(rel, "expected sidecars only next to listed shards, found an unlisted sidecar")
 
     def rejects(self) -> None:
-        path = self.root / "rejects.jsonl"
+        path = self.root / REJECTS_FILE
         try:
             lines = path.read_bytes().splitlines()
         except OSError:
-            self.add("rejects.jsonl", "expected the list of rejected records, found no file")
+            self.add(REJECTS_FILE, "expected the list of rejected records, found no file")
             return
         reasons: Counter[str] = Counter()
         for n, line in enumerate(lines, 1):
             try:
-                reasons[str(json.loads(line)["reason"])] += 1
+                reasons[str(parse_json(line)["reason"])] += 1
             except (ValueError, KeyError, TypeError) as e:
-                self.add(
-                    "rejects.jsonl", f"line {n}: expected a reject object with a reason, found error {e}"
-                )
-        stated = self.manifest.get("rejects", {}).get("by_reason")
-        if isinstance(stated, dict) and dict(reasons) != {k: v for k, v in stated.items() if v}:
-            self.add("rejects.jsonl", f"expected counts by reason {stated} (manifest), found {dict(reasons)}")
+                self.add(REJECTS_FILE, f"line {n}: expected a reject object with a reason, found error {e}")
+        if self.manifest is None:
+            return
+        stated = self.manifest.rejects_by_reason
+        if dict(reasons) != {k: v for k, v in stated.items() if v}:
+            self.add(REJECTS_FILE, f"expected counts by reason {stated} (manifest), found {dict(reasons)}")
 
 
 def verify_output(root: Path, *, limits: Limits | None = None, samples: bool = True) -> Report:
     """Check the dataset at ``root``; ``samples=False`` skips per-sample validation (counts still checked)."""
-    manifest = load_manifest(root)
+    doc = read_json_object(root / MANIFEST_FILE, "a manifest")
     log.info("verifying %s", root)
-    return _Checker(root, manifest, limits or Limits(), samples).run()
+    return _Checker(root, doc, limits or Limits(), samples).run()

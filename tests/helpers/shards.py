@@ -1,16 +1,10 @@
-"""Write shards, sidecars and manifests that follow docs/architecture.md exactly, with `tarfile`.
-
-Used by the inspect/verify/schema/tar-safety tests (and the inspect benchmark) so that they do not
-depend on the builder; the end-to-end tests check the builder's own output against the same code.
-"""
+"""Sample members for the inspect/verify/schema/tar-safety tests (and the inspect benchmark):
+sample JSON documents that follow docs/architecture.md, small images and heatmaps; shards and
+datasets are written by ``tests.helpers.golden``."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import math
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +12,11 @@ import cv2
 import numpy as np
 
 from flmprep.schemes import get_scheme
+from tests.helpers import golden
+from tests.helpers.golden import Members, dumps, tar_bytes, write_shard
 
-Members = list[tuple[str, bytes]]
-
-
-def dumps(doc: Any) -> bytes:
-    """JSON as the builder writes it: sorted keys, no spaces."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+__all__ = ["Members", "dumps", "sample_doc", "sample_members", "shard_members", "tar_bytes", "write_dataset",
+           "write_shard"]
 
 
 def image_bytes(width: int, height: int, fmt: str = "jpg", channels: int = 3, seed: int = 0) -> bytes:
@@ -122,17 +114,6 @@ def sample_members(doc: dict[str, Any], *, heatmap: bool = False, seed: int = 0)
     return sorted(members)
 
 
-def tar_bytes(members: Members) -> bytes:
-    """A tar holding ``members`` in the given order, with fixed mtime/uid/gid (reproducible bytes)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def shard_members(
     records: list[str],
     views: int = 1,
@@ -151,65 +132,11 @@ def shard_members(
     return sorted(members)
 
 
-def write_shard(path: Path, members: Members) -> bytes:
-    """Write a tar of ``members`` to ``path`` and return its bytes."""
-    data = tar_bytes(members)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return data
-
-
 def write_dataset(out: Path, layout: dict[str, list[int]], *, heatmap: bool = False) -> dict[str, Any]:
     """A built dataset: per split, shards holding the given numbers of samples; returns the manifest."""
-    splits: dict[str, Any] = {}
-    for split, counts in layout.items():
-        shards = []
-        for n, count in enumerate(counts):
-            records = [f"celeba_{split}{n:02d}{i:04d}_f0" for i in range(count)]
-            data = write_shard(
-                out / split / f"shard-{n:04d}.tar", shard_members(records, heatmap=heatmap, split=split)
-            )
-            entry = {
-                "path": f"{split}/shard-{n:04d}.tar",
-                "samples": count,
-                "records": count,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-            }
-            sidecar = {
-                "schema": "flmprep.shard/1",
-                "split": split,
-                "name": f"shard-{n:04d}.tar",
-                "samples": count,
-                "records": count,
-                "bytes": len(data),
-                "sha256": entry["sha256"],
-                "rejects": {"by_reason": {}},
-                "rejected": [],
-            }
-            (out / split / f"shard-{n:04d}.json").write_bytes(dumps(sidecar))
-            shards.append(entry)
-        total = sum(counts)
-        splits[split] = {"shards": shards, "samples": total, "records": total, "rejected": 0}
-    samples = sum(s["samples"] for s in splits.values())
-    config = {"dataset": "celeba", "recipe": "celeba", "seed": 0}
-    manifest = {
-        "schema": "flmprep.manifest/1",
-        "flmprep_version": "0.1.0",
-        "dataset": "celeba",
-        "scheme": "celeba5",
-        "recipe": "celeba",
-        "config": config,
-        "config_hash": hashlib.sha256(dumps(config)).hexdigest(),
-        "splits": splits,
-        "totals": {
-            "input_records": samples,
-            "written_records": samples,
-            "rejected_records": 0,
-            "samples": samples,
-        },
-        "rejects": {"by_reason": {}},
+    shards = {
+        split: [shard_members([f"celeba_{split}{n:02d}{i:04d}_f0" for i in range(count)], heatmap=heatmap,
+                              split=split) for n, count in enumerate(counts)]
+        for split, counts in layout.items()
     }
-    (out / "manifest.json").write_bytes(dumps(manifest))
-    (out / "rejects.jsonl").write_bytes(b"")
-    return manifest
+    return golden.write_dataset(out, shards)

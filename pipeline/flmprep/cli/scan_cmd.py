@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from flmprep.errors import FlmprepError
+from flmprep.cli.errors import GuardedCommand
 from flmprep.formats import DATASETS, OnError
 from flmprep.scan import format_summary
 from flmprep.scan import scan as scan_dataset
 
 
-@click.command("scan")
+@click.command("scan", cls=GuardedCommand)
 @click.argument("dataset", type=click.Choice(sorted(DATASETS)))
 @click.argument("root", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -32,14 +32,11 @@ from flmprep.scan import scan as scan_dataset
 def scan(dataset: str, root: Path, as_json: bool, records: Path | None, on_error: str) -> None:
     """Parse DATASET's native annotations unpacked at ROOT; print images, faces and rejects per split."""
     mode: OnError = "fail" if on_error == "fail" else "skip"
-    try:
-        if records is None:
-            summary = scan_dataset(dataset, root, on_error=mode)
-        else:
-            with records.open("w", encoding="utf-8") as out:
-                summary = scan_dataset(dataset, root, on_error=mode, records_out=out)
-    except FlmprepError as err:
-        raise click.ClickException(str(err)) from None
+    if records is None:
+        summary = scan_dataset(dataset, root, on_error=mode)
+    else:
+        with records.open("w", encoding="utf-8") as out:
+            summary = scan_dataset(dataset, root, on_error=mode, records_out=out)
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from flmprep.errors import FlmprepError
+from flmprep.cli.errors import GuardedCommand
 from flmprep.synth import DATASETS, SynthResult, synthesize
 
 
-@click.command("synth")
+@click.command("synth", cls=GuardedCommand)
 @click.argument("dataset", type=click.Choice(DATASETS))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of images.")
@@ -49,20 +49,17 @@ def synth(
     Each landmark is drawn as a small mark whose colour encodes its index
     (flmprep.synth.marks.find_marks recovers them); the annotations hold exactly the drawn positions.
     """
-    try:
-        result = synthesize(
-            dataset,
-            out,
-            n,
-            seed,
-            image_format=image_format,
-            mark_radius=mark_radius,
-            sparse_marks=sparse_marks,
-            max_faces=max_faces,
-            overwrite=overwrite,
-        )
-    except FlmprepError as err:
-        raise click.ClickException(str(err)) from None
+    result = synthesize(
+        dataset,
+        out,
+        n,
+        seed,
+        image_format=image_format,
+        mark_radius=mark_radius,
+        sparse_marks=sparse_marks,
+        max_faces=max_faces,
+        overwrite=overwrite,
+    )
     click.echo(summary(result))
 
 

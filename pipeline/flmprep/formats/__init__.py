@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -14,14 +15,25 @@ from flmprep.records import FaceRecord, ReadReport
 
 OnError = Literal["fail", "skip"]
 
-# dataset name -> (module, landmark scheme)
-DATASETS: dict[str, tuple[str, str]] = {
-    "celeba": ("flmprep.formats.celeba", "celeba5"),
-    "celeba-aligned": ("flmprep.formats.celeba", "celeba5"),
-    "300w": ("flmprep.formats.dlib_xml", "ibug68"),
-    "wflw": ("flmprep.formats.wflw", "wflw98"),
-    "helen": ("flmprep.formats.helen", "helen194"),
-    "pts": ("flmprep.formats.pts", "ibug68"),
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One row of the dataset registry: the reader module, the landmark scheme it yields and the
+    augmentation recipe a build uses unless told otherwise."""
+
+    module: str
+    scheme: str
+    recipe: str
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "celeba": DatasetInfo("flmprep.formats.celeba", "celeba5", "celeba"),
+    "celeba-aligned": DatasetInfo("flmprep.formats.celeba", "celeba5", "celeba"),
+    "300w": DatasetInfo("flmprep.formats.dlib_xml", "ibug68", "300w"),
+    "wflw": DatasetInfo("flmprep.formats.wflw", "wflw98", "wflw"),
+    "helen": DatasetInfo("flmprep.formats.helen", "helen194", "helen"),
+    "pts": DatasetInfo("flmprep.formats.pts", "ibug68", "300w"),
 }
 
 
@@ -34,7 +46,13 @@ class Reader(Protocol):
 def scheme_of(dataset: str) -> str:
     """The landmark scheme a dataset's reader yields."""
     _check(dataset)
-    return DATASETS[dataset][1]
+    return DATASETS[dataset].scheme
+
+
+def default_recipe(dataset: str) -> str:
+    """The recipe a build of ``dataset`` uses unless ``--recipe`` says otherwise."""
+    _check(dataset)
+    return DATASETS[dataset].recipe
 
 
 def read_dataset(
@@ -50,7 +68,7 @@ def read_dataset(
     with ``"skip"`` it becomes a ``Reject`` in ``report`` and reading goes on.
     """
     _check(dataset)
-    module = importlib.import_module(DATASETS[dataset][0])
+    module = importlib.import_module(DATASETS[dataset].module)
     reader: Reader = module.read
     return reader(Path(root), dataset, report if report is not None else ReadReport(), on_error)
 

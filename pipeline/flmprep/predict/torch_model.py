@@ -33,7 +33,7 @@ class PointsModel(nn.Module):
 def input_spec(spec: ModelSpec) -> InputSpec:
     """The input the trainer feeds ``spec``'s model, read off ``models.prepare_images`` itself
     (black and white images in, their values out), so prediction normalises as training did."""
-    pixels = torch.zeros((2, spec.height, spec.width, 3), dtype=torch.uint8)
+    pixels = torch.zeros((2, spec.height, spec.width, spec.channels), dtype=torch.uint8)
     pixels[1] = 255
     out = prepare_images(pixels)
     low, high = float(out[0].flatten()[0]), float(out[1].flatten()[0])

@@ -1,4 +1,4 @@
-"""One writer per native layout: the annotation files, byte for byte as FORMATS.md describes them.
+"""One writer per native layout: the annotation files, byte for byte as the official releases write them.
 
 Each writer takes the dataset root and the images (with faces whose landmarks are already
 quantised to what the file prints) and returns the relative paths it wrote.

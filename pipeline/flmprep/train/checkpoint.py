@@ -9,13 +9,13 @@ Writes go to a temporary file renamed into place, so a crash never leaves half a
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from flmprep.atomic import atomic_output
 from flmprep.train.models import ModelSpec
 
 BEST, LAST = "best.pt", "last.pt"
@@ -40,9 +40,8 @@ class Checkpoint:
 def save(path: Path, ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically."""
     doc = {"format": FORMAT, **asdict(ckpt), "spec": asdict(ckpt.spec)}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(doc, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as fh:
+        torch.save(doc, fh)
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:

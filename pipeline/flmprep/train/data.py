@@ -3,7 +3,9 @@
 Each DataLoader worker reads only its own segments (``balance.plan_epoch``),
 shuffles samples in a buffer seeded by (seed, epoch, rank, worker), decodes
 JPEG with simplejpeg and yields whole batches, so a rank gets exactly its
-planned number of batches. Images travel as uint8 HWC (4× less than float)
+planned number of batches. Images are decoded to the model's channel count (RGB for
+3-channel models, greyscale expanded; luma for 1-channel models, colour converted) and
+travel as uint8 HWC (4× less than float)
 and are pinned on CUDA hosts; the float conversion happens on the device.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import simplejpeg
 import torch
@@ -28,7 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch: images uint8 [B,H,W,3], landmarks float32 [B,K,2] (output pixels), visible bool [B,K],
+    """A batch: images uint8 [B,H,W,C] (C = 1 or 3), landmarks float32 [B,K,2] (output pixels),
+    visible bool [B,K],
     transforms float64 [B,2,3] (source → output), plus keys and attribute dicts."""
 
     images: torch.Tensor
@@ -68,23 +72,27 @@ class Decoded:
     attributes: dict[str, Any]
 
 
-def decode_image(raw: RawSample) -> np.ndarray:
-    """The sample's image as uint8 RGB [H,W,3] (greyscale expanded); JPEG through simplejpeg."""
+def decode_image(raw: RawSample, channels: int = 3) -> np.ndarray:
+    """The sample's image as uint8 [H,W,channels]: RGB (greyscale expanded) for 3, luma for 1;
+    JPEG through simplejpeg."""
+    if channels not in (1, 3):
+        raise ValueError(f"image channels: expected 1 or 3, found {channels}")
     data = raw.members.get("jpg")
     if data is not None:
-        return simplejpeg.decode_jpeg(data, colorspace="RGB")
+        return simplejpeg.decode_jpeg(data, colorspace="RGB" if channels == 3 else "GRAY")
     for ext in ("png", "webp"):
         if ext in raw.members:
             from flmprep.imageio import decode
 
-            return decode(raw.members[ext]).pixels
+            rgb = decode(raw.members[ext]).pixels
+            return rgb if channels == 3 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None]
     raise DataError(f"{raw.where}: expected a .jpg, .png or .webp member, found {sorted(raw.members)}")
 
 
-def decode_sample(raw: RawSample) -> Decoded:
-    """Decode one raw sample; errors name the shard and key."""
+def decode_sample(raw: RawSample, channels: int = 3) -> Decoded:
+    """Decode one raw sample (image with ``channels`` channels); errors name the shard and key."""
     doc = sample_json(raw)
-    image = decode_image(raw)
+    image = decode_image(raw, channels)
     try:
         landmarks = np.asarray(doc["landmarks"], dtype=np.float32).reshape(-1, 2)
         visible = np.asarray(doc["visible"], dtype=bool)
@@ -134,14 +142,20 @@ def shuffled(items: Iterator[RawSample], size: int, rng: np.random.Generator) ->
 
 
 def worker_batches(
-    root: Path, plan: WorkerPlan, batch_size: int, shuffle_buffer: int, seed: int, epoch: int
+    root: Path,
+    plan: WorkerPlan,
+    batch_size: int,
+    shuffle_buffer: int,
+    seed: int,
+    epoch: int,
+    channels: int = 3,
 ) -> Iterator[Batch]:
     """Exactly ``plan.batches`` batches from one worker's segments."""
     raw: Iterator[RawSample] = (s for seg in plan.segments for s in read_segment(root, seg))
     rng = np.random.default_rng([seed, epoch, plan.rank, plan.worker])
     pending: list[Decoded] = []
     for item in shuffled(raw, shuffle_buffer, rng):
-        pending.append(decode_sample(item))
+        pending.append(decode_sample(item, channels))
         if len(pending) == batch_size:
             yield collate(pending)
             pending = []
@@ -161,10 +175,11 @@ class EpochStream(IterableDataset[Batch]):
         shuffle_buffer: int,
         seed: int,
         epoch: int,
+        channels: int = 3,
     ) -> None:
         self.root, self.plans = root, plan.workers[rank]
         self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer
-        self.seed, self.epoch = seed, epoch
+        self.seed, self.epoch, self.channels = seed, epoch, channels
 
     def __iter__(self) -> Iterator[Batch]:
         info = get_worker_info()
@@ -173,7 +188,13 @@ class EpochStream(IterableDataset[Batch]):
         if count != len(self.plans):
             raise RuntimeError(f"expected {len(self.plans)} loader workers (plan), found {count}")
         yield from worker_batches(
-            self.root, self.plans[worker], self.batch_size, self.shuffle_buffer, self.seed, self.epoch
+            self.root,
+            self.plans[worker],
+            self.batch_size,
+            self.shuffle_buffer,
+            self.seed,
+            self.epoch,
+            self.channels,
         )
 
 

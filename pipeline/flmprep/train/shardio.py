@@ -7,17 +7,16 @@ the requested range are passed on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flmprep.jsonio import parse_json
+from flmprep.shards import manifest as manifest_file
 from flmprep.shards.reader import iter_samples
+from flmprep.shards.sample import SAMPLE_SCHEMA
 from flmprep.train.balance import Segment, ShardInfo
-
-MANIFEST_SCHEMA = "flmprep.manifest/1"
-SAMPLE_SCHEMA = "flmprep.sample/1"
 
 
 class DataError(ValueError):
@@ -53,28 +52,16 @@ class Manifest:
         return sum(s.samples for s in self.shards(split))
 
 
-def _need(doc: dict[str, Any], key: str, where: str) -> Any:
-    if key not in doc:
-        raise DataError(f"{where}: expected key {key!r}, found keys {sorted(doc)}")
-    return doc[key]
-
-
 def read_manifest(root: str | Path) -> Manifest:
-    """Parse ``root/manifest.json`` (schema ``flmprep.manifest/1``)."""
+    """The trainer's view of ``root/manifest.json`` (``flmprep.shards.manifest.Manifest``)."""
     root = Path(root)
-    path = root / "manifest.json"
-    if not path.is_file():
-        raise DataError(f"{path}: expected a manifest written by `flmprep build`, found no such file")
-    doc = json.loads(path.read_text("utf-8"))
-    schema = doc.get("schema")
-    if schema != MANIFEST_SCHEMA:
-        raise DataError(f"{path}: expected schema {MANIFEST_SCHEMA!r}, found {schema!r}")
-    splits: dict[str, tuple[ShardInfo, ...]] = {}
-    for name, split in _need(doc, "splits", str(path)).items():
-        where = f"{path}: splits.{name}"
-        shards = _need(split, "shards", where)
-        splits[name] = tuple(ShardInfo(str(s["path"]), int(s["samples"])) for s in shards)
-    return Manifest(root, str(_need(doc, "scheme", str(path))), str(doc.get("dataset", "")), splits)
+    try:
+        doc = manifest_file.Manifest.load(root)
+    except manifest_file.ManifestError as exc:
+        raise DataError(str(exc)) from exc
+    splits = {name: tuple(ShardInfo(s.path, s.samples) for s in split.shards)
+              for name, split in doc.splits.items()}
+    return Manifest(root, doc.scheme, doc.dataset, splits)
 
 
 def read_segment(root: Path, segment: Segment) -> Iterator[RawSample]:
@@ -103,7 +90,7 @@ def sample_json(raw: RawSample) -> dict[str, Any]:
     data = raw.members.get("json")
     if data is None:
         raise DataError(f"{raw.where}: expected a .json member, found {sorted(raw.members)}")
-    doc: dict[str, Any] = json.loads(data)
+    doc: dict[str, Any] = parse_json(data)
     if doc.get("schema") != SAMPLE_SCHEMA:
         raise DataError(f"{raw.where}.json: expected schema {SAMPLE_SCHEMA!r}, found {doc.get('schema')!r}")
     return doc

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from tqdm import tqdm
+
+from flmprep.shards.manifest import Manifest
 
 
 class Progress:
@@ -59,22 +61,22 @@ def _table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def summary_table(manifest: dict[str, Any]) -> str:
+def summary_table(manifest: Manifest) -> str:
     """Per-split shards, samples, records, rejected and bytes; totals; rejects by reason."""
     rows = [["split", "shards", "samples", "records", "rejected", "bytes"]]
-    for name, split in manifest["splits"].items():
-        size = sum(s["bytes"] for s in split["shards"])
-        rows.append([name, str(len(split["shards"])), f"{split['samples']:,}", f"{split['records']:,}",
-                     f"{split['rejected']:,}", _human(size)])
-    t = manifest["totals"]
-    size = sum(s["bytes"] for split in manifest["splits"].values() for s in split["shards"])
-    shards = sum(len(split["shards"]) for split in manifest["splits"].values())
-    rows.append(["total", str(shards), f"{t['samples']:,}", f"{t['written_records']:,}",
-                 f"{t['rejected_records']:,}", _human(size)])
+    for name, split in manifest.splits.items():
+        size = sum(s.bytes for s in split.shards)
+        rows.append([name, str(len(split.shards)), f"{split.samples:,}", f"{split.records:,}",
+                     f"{split.rejected:,}", _human(size)])
+    t = manifest.totals
+    size = sum(s.bytes for _, s in manifest.shards())
+    shards = sum(1 for _ in manifest.shards())
+    rows.append(["total", str(shards), f"{t.samples:,}", f"{t.written_records:,}",
+                 f"{t.rejected_records:,}", _human(size)])
     text = _table(rows)
-    text += f"\ninput records {t['input_records']:,} = written {t['written_records']:,} + rejected " \
-            f"{t['rejected_records']:,}"
-    reasons = manifest["rejects"]["by_reason"]
+    text += f"\ninput records {t.input_records:,} = written {t.written_records:,} + rejected " \
+            f"{t.rejected_records:,}"
+    reasons = manifest.rejects_by_reason
     if reasons:
         text += "\nrejects: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items())
     return text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,12 +16,15 @@ from itertools import groupby
 from pathlib import Path
 
 from flmprep import augment, imageio
-from flmprep.build.config import BuildConfig
-from flmprep.build.errors import BuildError
-from flmprep.build.plan import ShardItem, ShardTask, portable
+from flmprep.atomic import atomic_output, make_dirs
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.builder.plan import ShardItem, ShardTask, portable
+from flmprep.errors import OutputError
+from flmprep.jsonio import write_json
 from flmprep.records import Reject
 from flmprep.shards import naming
-from flmprep.shards.manifest import Sidecar, fsync_dir, tmp_name, write_json_atomic
+from flmprep.shards.manifest import Sidecar
 from flmprep.shards.sample import SampleCodec, encode_sample
 from flmprep.shards.tarwriter import TarWriter
 
@@ -31,17 +33,34 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ShardResult:
-    """What a finished shard task reports back to the driver (small)."""
+    """What a finished shard task reports back to the driver (small): the shard's sidecar, every
+    record dropped from it (``sidecar.rejected`` lists only those the shard owns) and the time."""
+
+    index: int
+    sidecar: Sidecar
+    rejects: tuple[Reject, ...]
+    seconds: float
+
+    @property
+    def split(self) -> str:
+        return self.sidecar.split
+
+    @property
+    def samples(self) -> int:
+        return self.sidecar.samples
+
+
+@dataclass(frozen=True)
+class ShardFailure:
+    """A shard task that stopped on a bad record under ``--on-error fail``: the engines return
+    it like a result, and the driver raises ``BuildError`` with its message."""
 
     split: str
     index: int
-    name: str
-    samples: int
-    records: int
-    bytes: int
-    sha256: str
-    rejects: tuple[Reject, ...]
-    seconds: float
+    message: str
+
+
+ShardOutcome = ShardResult | ShardFailure
 
 
 @lru_cache(maxsize=8)
@@ -65,7 +84,7 @@ def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
     return sorted(entries, key=lambda e: naming.member_order(e[0]))
 
 
-def _render_record(
+def render_record(
     task: ShardTask,
     item: ShardItem,
     views: list[tuple[str, int]],
@@ -74,8 +93,8 @@ def _render_record(
 ) -> list[tuple[str, bytes]]:
     """Plan every view of the record (pixel-free; a view that cannot be cropped rejects the
     whole record, in every shard holding its views), decode its image once at the factor all
-    views allow (straight into RGBX when it has several views: 4-channel warps are ~2× faster
-    and give the bytes of RGB), and encode the given (key, view) samples."""
+    views allow (straight into RGBX when it has several views: 4-channel warps are faster and
+    give the bytes of RGB), and encode the given (key, view) samples."""
     rec = item.record
     face, plans = augment.plan_record(recipe, rec, (item.width, item.height), build_seed=task.config.seed,
                                       split=task.split)
@@ -111,7 +130,7 @@ def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[s
             continue
         views = [(key, view) for key, _, view in group]
         try:
-            members = _render_record(task, item, views, recipe, codec)
+            members = render_record(task, item, views, recipe, codec)
         except (imageio.ImageError, augment.AugmentError) as exc:
             reject = _reject(task, item, exc)
             if task.config.on_error == "fail":
@@ -136,22 +155,24 @@ def build_shard(task: ShardTask) -> ShardResult:
     """Write ``OUT/<split>/shard-NNNN.tar`` and its sidecar; same task → same bytes."""
     start = time.perf_counter()
     tar_path = task.tar_path
-    tar_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_name(tar_path)
-    try:
-        with open(tmp, "wb") as fh:
-            writer = TarWriter(fh)
-            samples, records, rejects = _write_members(task, writer)
-            writer.close()
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, tar_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(tar_path.parent)
+    make_dirs(tar_path.parent)
+    with atomic_output(tar_path) as fh:
+        writer = TarWriter(fh)
+        samples, records, rejects = _write_members(task, writer)
+        writer.close()
     owned = {item.record.key for item in task.items if item.owner}
     listed = tuple(sorted((r for r in rejects.values() if r.key in owned), key=lambda r: r.key))
     side = Sidecar(task.split, tar_path.name, samples, records, writer.size, writer.sha256(), listed)
-    write_json_atomic(task.sidecar_path, side.to_json())
-    return ShardResult(task.split, task.index, task.name, samples, records, writer.size, writer.sha256(),
-                       tuple(sorted(rejects.values(), key=lambda r: r.key)), time.perf_counter() - start)
+    write_json(task.sidecar_path, side.to_json())
+    dropped = tuple(sorted(rejects.values(), key=lambda r: r.key))
+    return ShardResult(task.index, side, dropped, time.perf_counter() - start)
+
+
+def run_shard_task(task: ShardTask) -> ShardOutcome:
+    """``build_shard``, with a ``BuildError`` (a bad record under ``--on-error fail``) or an
+    ``OutputError`` (OUT cannot be written) returned as a ``ShardFailure``: what every engine
+    maps over the shard tasks."""
+    try:
+        return build_shard(task)
+    except (BuildError, OutputError) as exc:
+        return ShardFailure(task.split, task.index, str(exc))

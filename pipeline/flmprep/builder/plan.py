@@ -1,4 +1,5 @@
-"""Plan a build: probe every image (executors), then cut each split into shard tasks (driver).
+"""Plan a build: probe every image, then cut each split into shard tasks. Pure: planning reads
+the annotations and image headers but never looks at the output folder.
 
 Rule: per split, records sorted by key are permuted with a seeded permutation; their samples
 (record, view 0..V-1) are laid end to end in that order and cut every ``samples_per_shard``
@@ -22,9 +23,9 @@ import numpy as np
 
 from flmprep import augment, imageio
 from flmprep.augment.base import Face
-from flmprep.build import outdir
-from flmprep.build.config import BuildConfig
-from flmprep.build.errors import BuildError
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.errors import ConfigError
 from flmprep.formats import OnError, read_dataset
 from flmprep.records import FaceRecord, ReadReport, Reject
 from flmprep.shards import naming
@@ -120,8 +121,9 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     """Read the annotations (driver) and chunk the records of the selected splits into probe
     tasks. Reader errors raise under ``on_error=fail``, else become rejects."""
     report = ReadReport()
-    records = [r for r in read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report)
-               if _selected(cfg, r.split)]
+    every = list(read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report))
+    check_splits(cfg, {r.split for r in every} | {r.split for r in report.rejects if r.split})
+    records = [r for r in every if _selected(cfg, r.split)]
     rejects = tuple(r for r in report.rejects if not r.split or _selected(cfg, r.split))
     chunk = cfg.probe_chunk
     tasks = [ProbeTask(i // chunk, cfg, tuple(records[i:i + chunk])) for i in range(0, len(records), chunk)]
@@ -131,6 +133,15 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     log.info("read %d records (%d reader rejects) into %d probe tasks",
              len(records), len(rejects), len(tasks))
     return tasks
+
+
+def check_splits(cfg: BuildConfig, present: set[str]) -> None:
+    """Refuse ``--splits`` naming a split the dataset does not have (a typo would build nothing)."""
+    unknown = [s for s in cfg.splits or () if s not in present]
+    if unknown:
+        have = ", ".join(sorted(present)) or "none"
+        raise ConfigError(f"--splits: expected split names of this {cfg.dataset} dataset ({have}), "
+                          f"found {', '.join(repr(s) for s in unknown)}")
 
 
 def _on_error(cfg: BuildConfig) -> OnError:
@@ -217,9 +228,7 @@ def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]]) -> Pla
         tasks.extend(_cut_split(cfg, split, by_split[split], recipe.num_views(split)))
     split_records = Counter(r.split for r in flat)
     log.info("plan: %d shard tasks, %d rejects before building", len(tasks), len(rejects))
-    the_plan = Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())))
-    outdir.check_plan(cfg, fingerprint(the_plan))
-    return the_plan
+    return Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())))
 
 
 def fingerprint(the_plan: Plan) -> str:
@@ -267,8 +276,8 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
     return tasks
 
 
-#: The cost of decoding a source relative to rendering one view (CelebA: ~0.5 ms against ~0.13 ms;
-#: WFLW's 1024×768 sources: ~2.8 ms against ~1 ms), for ordering tasks only.
+#: The cost of decoding a source relative to rendering one view, for ordering tasks only
+#: (docs/benchmarks.md has the measured costs it comes from).
 DECODE_COST = 4
 
 
@@ -304,12 +313,3 @@ def task_groups(tasks: Sequence[ShardTask], groups: int) -> list[list[ShardTask]
         members.append(task)
         heapq.heappush(bins, (load + _cost(task), i, members))
     return [members for _, _, members in sorted(bins, key=lambda b: (-b[0], b[1])) if members]
-
-
-def pending(cfg: BuildConfig, the_plan: Plan) -> list[ShardTask]:
-    """Tasks whose tar or sidecar is missing or disagrees with the other (size, sha256, name)."""
-    from flmprep.shards.manifest import check_shard
-
-    todo = [t for t in the_plan.tasks if check_shard(t.tar_path, t.sidecar_path) is not None]
-    log.info("resume: %d of %d shards to build", len(todo), len(the_plan.tasks))
-    return todo

@@ -1,0 +1,172 @@
+"""The one build sequence, whatever runs the work: prepare OUT → read (+ probe) → plan →
+pending → build shards → stop the engine → finalize.
+
+An engine only starts and stops its workers and maps two kinds of task: probe tasks (stat and
+header of each image) and shard tasks (``shard.run_shard_task``). The local process pool
+(``builder.local``) and Spark (``jobs/build_shards.py``) are the two engines, so both run the
+same plan and write the same bytes.
+
+While the engine starts (a Spark context takes seconds), a driver thread reads the annotations
+and, where the engine says so (Spark in local mode, small datasets), probes them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from flmprep.builder import finalize, outdir, sizing
+from flmprep.builder import plan as planner
+from flmprep.builder.config import BuildConfig
+from flmprep.builder.errors import BuildError
+from flmprep.builder.progress import Progress
+from flmprep.builder.shard import ShardFailure, ShardOutcome, ShardResult
+from flmprep.shards.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+
+class Engine(Protocol):
+    """What runs a build's tasks. ``map_shards`` updates ``progress`` as shards finish and may
+    stop early after a ``ShardFailure``; results may come back in any order. ``name`` says where
+    the tasks run, for the log ("local[2]", "a pool of 2 processes"). Engines log where they probe."""
+
+    @property
+    def name(self) -> str: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def probes_in_driver(self, records: int) -> bool: ...
+
+    def map_probes(self, tasks: Sequence[planner.ProbeTask]) -> list[list[planner.ProbeResult]]: ...
+
+    def map_shards(self, tasks: Sequence[planner.ShardTask], progress: Progress) -> list[ShardOutcome]: ...
+
+
+@dataclass
+class Stages:
+    """Wall seconds of each stage of one build (reading overlaps the engine's start-up)."""
+
+    startup: float = 0.0
+    read: float = 0.0
+    probe: float = 0.0
+    plan: float = 0.0
+    shards: float = 0.0
+    shutdown: float = 0.0
+    finalize: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"start-up {self.startup:.2f} s (reading annotations alongside {self.read:.2f} s), probe "
+                f"{self.probe:.2f} s, plan {self.plan:.2f} s, shards {self.shards:.2f} s, shutdown "
+                f"{self.shutdown:.2f} s, finalize {self.finalize:.2f} s")
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """What a build produced: the manifest, the shards built this run, the rate and the stages."""
+
+    manifest: Manifest
+    built: int
+    samples_per_second: float
+    stages: Stages = field(default_factory=Stages)
+
+
+class _Reader(threading.Thread):
+    """Reads the annotations into probe tasks, and probes them when the engine asks for it."""
+
+    def __init__(self, cfg: BuildConfig, engine: Engine) -> None:
+        super().__init__(name="flmprep-read", daemon=True)
+        self.cfg, self.engine = cfg, engine
+        self.tasks: list[planner.ProbeTask] = []
+        self.results: list[list[planner.ProbeResult]] | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        began = time.perf_counter()
+        try:
+            self.tasks = planner.probe_tasks(self.cfg)
+            records = sum(len(t.records) for t in self.tasks)
+            if self.engine.probes_in_driver(records):
+                self.results = [planner.run_probe(t) for t in self.tasks]
+        except BaseException as exc:  # re-raised by `collect` in the driver's thread
+            self.error = exc
+        self.seconds = time.perf_counter() - began
+
+    def collect(self) -> tuple[list[planner.ProbeTask], list[list[planner.ProbeResult]] | None]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.tasks, self.results
+
+
+def _checked(outcomes: list[ShardOutcome]) -> list[ShardResult]:
+    """The results, or BuildError for the first failure (``--on-error fail`` met a bad record)."""
+    failures = sorted((o for o in outcomes if isinstance(o, ShardFailure)), key=lambda f: (f.split, f.index))
+    if failures:
+        raise BuildError(failures[0].message)
+    return sorted((o for o in outcomes if isinstance(o, ShardResult)), key=lambda r: (r.split, r.index))
+
+
+def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: Stages,
+                    show_progress: bool) -> tuple[planner.Plan, list[ShardResult], Progress]:
+    tasks, results = reader.collect()
+    stages.read = reader.seconds
+    began = time.perf_counter()
+    if results is None:
+        results = engine.map_probes(tasks)
+    stages.probe, began = time.perf_counter() - began, time.perf_counter()
+    the_plan = planner.make_plan(sizing.resolve(cfg, results), results)
+    outdir.check_plan(cfg, planner.fingerprint(the_plan))
+    todo = outdir.pending(the_plan) if cfg.resume else list(the_plan.tasks)
+    stages.plan, began = time.perf_counter() - began, time.perf_counter()
+    log.info("building %d of %d shards on %s", len(todo), len(the_plan.tasks), engine.name)
+    total = len(the_plan.tasks)
+    progress = Progress(total, total - len(todo), disable=not show_progress)
+    try:
+        built = _checked(engine.map_shards(planner.longest_first(todo), progress) if todo else [])
+    finally:
+        progress.close()
+    stages.shards = time.perf_counter() - began
+    log.info("built %d shards: %d samples, %d rejected records", len(built),
+             sum(r.samples for r in built), sum(len(r.rejects) for r in built))
+    return the_plan, built, progress
+
+
+def run_build(cfg: BuildConfig, engine: Engine, *, show_progress: bool = True) -> BuildRun:
+    """Build ``cfg`` with ``engine``: the whole sequence, OUT locked against other builds, the
+    engine stopped before finalize (no task attempt writes into OUT after that)."""
+    with outdir.locked(Path(cfg.out)):
+        try:
+            return _run_build(cfg, engine, show_progress)
+        except BaseException:  # a bad record, a full disk, Ctrl-C, SIGTERM: leave no partial files
+            outdir.remove_tmp(Path(cfg.out))
+            raise
+
+
+def _run_build(cfg: BuildConfig, engine: Engine, show_progress: bool) -> BuildRun:
+    outdir.prepare(cfg)
+    stages = Stages()
+    reader = _Reader(cfg, engine)
+    reader.start()
+    began = time.perf_counter()
+    engine.start()
+    stages.startup = time.perf_counter() - began
+    try:
+        the_plan, built, progress = _plan_and_build(cfg, engine, reader, stages, show_progress)
+    finally:
+        began = time.perf_counter()
+        engine.stop()
+        stages.shutdown = time.perf_counter() - began
+    began = time.perf_counter()
+    manifest = finalize.finalize(the_plan.config, the_plan)
+    stages.finalize = time.perf_counter() - began
+    log.info("stages: %s", stages)
+    return BuildRun(manifest, len(built), progress.rate, stages)
