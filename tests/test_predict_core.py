@@ -51,7 +51,8 @@ def test_fit_relation_recovers_a_known_relation_and_survives_json() -> None:
     boxes = [(float(x), float(y), float(x + w), float(y + w)) for x, y, w in rng.uniform(10, 300, (50, 3))]
     fitted = fit_relation(boxes, [truth.extent_from_box(b) for b in boxes])
     assert fitted is not None and fitted.faces == 50
-    np.testing.assert_allclose([fitted.dx, fitted.dy, fitted.sx, fitted.sy], [0.05, -0.1, 0.4, 0.5], atol=1e-9)
+    got = [fitted.dx, fitted.dy, fitted.sx, fitted.sy]
+    np.testing.assert_allclose(got, [0.05, -0.1, 0.4, 0.5], atol=1e-9)
     calibration = Calibration({"annotated": fitted})
     again = Calibration.from_json(calibration.to_json(), "x")
     assert again.to_json() == calibration.to_json()
@@ -104,7 +105,12 @@ def test_bad_boxes_and_recipes_are_named() -> None:
     with pytest.raises(PredictError, match="expected \\[left, top, right, bottom\\]"):
         as_boxes((1, 2, 3))
     with pytest.raises(PredictError, match="another flmprep version"):
-        recipe_from_json({"name": "celeba", "config": {**get_recipe("celeba").to_json()["config"], "extra": 1}}, "x")
+        config = {**get_recipe("celeba").to_json()["config"], "extra": 1}
+        recipe_from_json({"name": "celeba", "config": config}, "x")
+    with pytest.raises(PredictError, match="recipe"):
+        recipe_from_json({"name": "nope", "config": {}}, "x")
+    photometric = get_recipe("celeba", photometric=True, brightness=0.3)
+    assert recipe_from_json(photometric.to_json(), "x").to_json() == photometric.to_json()
     with pytest.raises(PredictError, match="expected model metadata"):
         ModelMeta.from_json({"schema": "other"}, "m.onnx")
 

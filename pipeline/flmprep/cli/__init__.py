@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("flmprep.cli.train_cmd:train", "Train a landmark model on built shards."),
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
     "predict": ("flmprep.cli.predict_cmd:predict", "Landmarks on photos from a checkpoint or ONNX model."),
-    "export": ("flmprep.cli.export_cmd:export",
+    "export": ("flmprep.cli.export_cmd:export_cmd",
                "Export a built dataset (COCO/mmpose, LitData, MDS) or a checkpoint (ONNX)."),
     "models": ("flmprep.cli.models_cmd:models", "List the landmark models: input, points, parameters, seed."),
 }

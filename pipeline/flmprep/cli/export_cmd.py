@@ -1,70 +1,73 @@
-"""``flmprep export SOURCE --onnx MODEL.onnx``: write SOURCE in another format.
+"""``flmprep export SOURCE ...``: write SOURCE in another format; what SOURCE is picks the target.
 
-Each target is one option and one entry in ``TARGETS`` (what SOURCE must be, and the library
-function that writes it); exactly one target per run. Today: ``--onnx`` (SOURCE is a training
-checkpoint). Exit status: 0 written; 2 bad options or an unusable SOURCE.
+- a built dataset folder: ``--to coco|litdata|mds DEST [--split S]`` (``export_data_cmd.export_dataset``;
+  the image bytes are kept);
+- a training checkpoint: ``--onnx MODEL.onnx`` (``flmprep.predict.export``: dynamic batch, the
+  model spec in the ONNX metadata, so ``flmprep predict --onnx`` needs neither torch nor the
+  checkpoint).
+
+Exactly one of ``--to`` and ``--onnx`` per run. Exit status: 0 written; 2 bad options, a missing or
+unusable SOURCE, a refused DEST.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
-from flmprep.errors import FlmprepError
+from flmprep.cli.errors import GuardedCommand, fail
+from flmprep.cli.export_data_cmd import export_dataset
+from flmprep.export import FORMATS
+
+PROG = "flmprep export"
 
 
-def fail(message: str) -> NoReturn:
-    click.echo(f"flmprep export: error: {message}", err=True)
-    sys.exit(2)
-
-
-def _onnx(source: Path, dest: Any) -> str:
+def export_onnx_file(source: Path, out: Path) -> None:
+    """Export the checkpoint ``source`` to ``out`` and print one line; one-line error, exit 2."""
     from flmprep.predict.export import export_onnx
 
-    if not source.is_file():
-        raise click.UsageError(f"--onnx: expected SOURCE to be a checkpoint file, found {source}")
-    meta = export_onnx(source, Path(dest))
+    if source.is_dir():
+        fail(PROG, f"--onnx: {source}: expected a checkpoint file (best.pt, last.pt), found a folder")
+    if not source.exists():
+        fail(PROG, f"--onnx: {source}: expected a checkpoint file, found nothing there")
+    meta = export_onnx(source, out)  # a PredictError / OutputError becomes one line via GuardedCommand
     spec = meta.input
-    return (
-        f"wrote {dest}: {meta.model}, {meta.num_points} points, input {spec.channels}×{spec.height}×"
+    click.echo(
+        f"wrote {out}: {meta.model}, {meta.num_points} points, input {spec.channels}×{spec.height}×"
         f"{spec.width}, recipe {meta.recipe.name}"
     )
 
 
-@dataclass(frozen=True)
-class Target:
-    """An export target: the option that names it and the function writing SOURCE to it."""
+def _check(to: str | None, dest: Path | None, onnx_out: Path | None, split: str | None) -> None:
+    if (to is None) == (onnx_out is None):
+        raise click.UsageError("expected exactly one of --to FORMAT DEST (a built dataset) and "
+                               "--onnx FILE (a checkpoint)")
+    if to is not None and dest is None:
+        raise click.UsageError(f"--to {to}: expected DEST (a new or empty folder), found none")
+    if onnx_out is not None and (dest is not None or split is not None):
+        extra = "DEST" if dest is not None else "--split"
+        raise click.UsageError(f"--onnx: expected no {extra} (they go with --to), found {dest or split}")
 
-    option: str
-    write: Callable[[Path, Any], str]
 
-
-TARGETS = {"onnx_out": Target("--onnx", _onnx)}
-
-
-@click.command("export")
+@click.command("export", cls=GuardedCommand)
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--onnx",
-    "onnx_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SOURCE is a checkpoint: write its model as ONNX (dynamic batch, metadata for predict).",
-)
-def export(source: Path, **targets: Any) -> None:
-    """Export SOURCE (a checkpoint, with --onnx) to another format."""
-    chosen = [name for name, value in targets.items() if value is not None]
-    if len(chosen) != 1:
-        options = ", ".join(t.option for t in TARGETS.values())
-        raise click.UsageError(f"expected exactly one of {options}, found {len(chosen)}")
-    if not source.exists():
-        fail(f"{source}: expected a file to export, found nothing there")
-    name = chosen[0]
-    try:
-        click.echo(TARGETS[name].write(source, targets[name]))
-    except (FlmprepError, OSError) as exc:
-        fail(str(exc))
+@click.argument("dest", type=click.Path(path_type=Path), required=False)
+@click.option("--to", "to", type=click.Choice(sorted(FORMATS)), default=None,
+              help="SOURCE is a built dataset: coco (images, COCO keypoints JSON, mmpose meta-info), "
+                   "litdata or mds (streaming datasets), written to DEST.")
+@click.option("--onnx", "onnx_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SOURCE is a checkpoint: write its model as ONNX (dynamic batch, metadata for predict).")
+@click.option("--split", default=None, help="--to: export only this split (default: every split).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+def export_cmd(
+    source: Path, dest: Path | None, to: str | None, onnx_out: Path | None, split: str | None, progress: bool
+) -> None:
+    """Export SOURCE: a built dataset with --to FORMAT DEST (a new or empty folder; images copied as
+    the shards store them, never re-encoded), or a checkpoint with --onnx FILE."""
+    _check(to, dest, onnx_out, split)
+    if onnx_out is not None:
+        export_onnx_file(source, onnx_out)
+        return
+    assert to is not None and dest is not None
+    export_dataset(source, to, dest, split, progress=progress)

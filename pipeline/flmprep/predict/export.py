@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
+from flmprep.atomic import write_atomic
 from flmprep.predict.errors import PredictError
 from flmprep.predict.meta import ONNX_KEY, ModelMeta
 from flmprep.predict.onnx_runtime import INPUT, OUTPUT
 from flmprep.predict.torch_model import PointsModel, load
-from flmprep.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 OPSET = 17

@@ -97,8 +97,9 @@ def recipe_from_json(doc: Any, where: str) -> Recipe:
         )
     name, config = str(doc["name"]), doc["config"]
     try:
-        used = {k: v for k, v in config.items() if k in USED_FIELDS.get(name, ())}
-        recipe = get_recipe(name, **used)
+        preset = get_recipe(name).to_json()["config"]
+        changed = {k: v for k, v in config.items() if k in USED_FIELDS[name] and preset.get(k) != v}
+        recipe = get_recipe(name, **changed)
     except ConfigError as exc:
         raise PredictError(f"{where}: {exc}") from None
     if recipe.to_json()["config"] != config:

@@ -104,7 +104,7 @@ class ShapeLayer(nn.Module):
     def forward(
         self, scores: torch.Tensor, log_scale: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor
     ) -> torch.Tensor:
-        local = (self.mean + scores @ self.components).reshape(len(scores), -1, 2) - self.centre
+        local = (self.mean + scores @ self.components).unflatten(-1, (-1, 2)) - self.centre
         cos, sin = torch.cos(angle), torch.sin(angle)
         rot = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
         scale = torch.exp(log_scale)[:, None, None]
