@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "imageio": BASE,
     "targets": BASE | {"imageio"},
     "shards": BASE | {"imageio", "targets", "schemes"},
-    "train": BASE | {"shards", "schemes", "imageio", "targets", "data"},
+    "inference": BASE | {"imageio", "shards"},
+    "train": BASE | {"shards", "schemes", "imageio", "targets", "data", "inference"},
     "export": BASE | {"shards", "schemes"},
 }
 

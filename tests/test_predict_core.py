@@ -3,6 +3,8 @@ model input against the trainer's, metadata errors, ONNX parity for every model 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -13,13 +15,14 @@ from hypothesis import strategies as st
 from flmprep import imageio
 from flmprep.augment import get_recipe
 from flmprep.formats import read_dataset
+from flmprep.inference.calibration import extent, fit_relation
+from flmprep.inference.errors import InferenceError
+from flmprep.inference.haar import match
 from flmprep.predict import BoxRelation, Calibration, HaarDetector, ModelMeta, PredictError
-from flmprep.predict.calibration import extent, fit_relation
-from flmprep.predict.detect import match
 from flmprep.predict.export import to_onnx_bytes
 from flmprep.predict.meta import recipe_from_json
 from flmprep.predict.predictor import as_boxes, model_input, unit_to_crop
-from flmprep.predict.torch_model import PointsModel, input_spec
+from flmprep.predict.torch_model import PointsModel
 from flmprep.train.models import (
     MODEL_NAMES,
     ModelSpec,
@@ -28,6 +31,7 @@ from flmprep.train.models import (
     prepare_images,
     unit_to_pixels,
 )
+from flmprep.train.prediction import input_spec
 
 coord = st.floats(-500, 500, allow_nan=False)
 size = st.floats(4, 400, allow_nan=False)
@@ -56,12 +60,12 @@ def test_fit_relation_recovers_a_known_relation_and_survives_json() -> None:
     calibration = Calibration({"annotated": fitted})
     again = Calibration.from_json(calibration.to_json(), "x")
     assert again.to_json() == calibration.to_json()
-    with pytest.raises(PredictError, match="expected a relation for Haar boxes"):
+    with pytest.raises(InferenceError, match="expected a relation for Haar boxes"):
         again.extent_from_box((0, 0, 9, 9), "haar")
     assert fit_relation([], []) is None
 
 
-def test_haar_finds_the_faces_of_the_real_dlib_photos(data_dir) -> None:  # type: ignore[no-untyped-def]
+def test_haar_finds_the_faces_of_the_real_dlib_photos(data_dir: Path) -> None:
     root = data_dir / "dlib-faces"
     records = list(read_dataset("300w", root))
     detector = HaarDetector(min_face=24)
@@ -103,7 +107,7 @@ def test_bad_boxes_and_recipes_are_named() -> None:
     with pytest.raises(PredictError, match="right >= left"):
         as_boxes((10, 0, 5, 5))
     with pytest.raises(PredictError, match="expected \\[left, top, right, bottom\\]"):
-        as_boxes((1, 2, 3))
+        as_boxes((1, 2, 3))  # type: ignore[arg-type]
     with pytest.raises(PredictError, match="another flmprep version"):
         config = {**get_recipe("celeba").to_json()["config"], "extra": 1}
         recipe_from_json({"name": "celeba", "config": config}, "x")

@@ -17,9 +17,11 @@ from click.testing import CliRunner
 from flmprep import imageio, validate
 from flmprep.cli import main as cli
 from flmprep.formats import read_dataset
+from flmprep.inference.calibration import box_size, extent
+from flmprep.inference.errors import InferenceError
 from flmprep.predict import ANNOTATED, HAAR, LANDMARKS, PredictError, Predictor, SourceImage
-from flmprep.predict.calibration import box_size, extent
 from flmprep.predict.evaluate import evaluate_sources
+from flmprep.records import FaceRecord
 from flmprep.shards.reader import iter_samples
 from flmprep.train import checkpoint
 from flmprep.train.predict import evaluate_checkpoint
@@ -33,11 +35,11 @@ def predictor(trained_celeba: TrainedCeleba) -> Predictor:
     return Predictor.from_checkpoint(trained_celeba.checkpoint)
 
 
-def _test_records(t: TrainedCeleba) -> list:  # type: ignore[type-arg]
+def _test_records(t: TrainedCeleba) -> list[FaceRecord]:
     return [r for r in read_dataset("celeba", t.root) if r.split == "test"]
 
 
-def _nme(p: Predictor, record, points: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+def _nme(p: Predictor, record: FaceRecord, points: np.ndarray) -> float:
     truth = np.asarray(record.landmarks, dtype=np.float64)
     return float(np.linalg.norm(points - truth, axis=1).mean() / p.scheme.nme(truth))
 
@@ -108,6 +110,7 @@ def test_refinement_recovers_from_a_box_shifted_by_15_percent(
 
 def test_tolerance_stops_refinement_early(trained_celeba: TrainedCeleba, predictor: Predictor) -> None:
     r = _test_records(trained_celeba)[0]
+    assert r.bbox is not None
     image = SourceImage.read(trained_celeba.root / r.image)
     loose = predictor.refine(image, r.bbox, ANNOTATED, iterations=6, tolerance=1e6)
     assert loose.iterations == 2 and len(loose.shifts) == 1
@@ -193,7 +196,8 @@ def test_predict_cli_reports_bad_inputs_and_exit_codes(trained_celeba: TrainedCe
     missing = CliRunner().invoke(cli, ["predict", str(tmp_path / "nope.jpg"), "--checkpoint",
                                        str(trained_celeba.checkpoint)])
     assert missing.exit_code == 2
-    assert "flmprep predict: error: " in missing.output and "nope.jpg: expected an image file" in missing.output
+    assert "flmprep predict: error: " in missing.output
+    assert "nope.jpg: expected an image file" in missing.output
     assert "Traceback" not in missing.output + done.output
 
 
@@ -219,10 +223,11 @@ def test_a_folder_takes_every_image_and_a_bad_boxes_file_is_one_line(
 def test_an_old_checkpoint_names_what_it_lacks(trained_celeba: TrainedCeleba, tmp_path: Path) -> None:
     old = tmp_path / "old.pt"
     checkpoint.save(old, replace(checkpoint.load(trained_celeba.checkpoint), prediction=None))
-    with pytest.raises(PredictError, match="expected prediction metadata .*found no recipe, input, calibration"):
+    lacks = r"expected prediction metadata .*found no recipe, input, calibration"
+    with pytest.raises(PredictError, match=lacks):
         Predictor.from_checkpoint(old)
-    done = CliRunner().invoke(cli, ["predict", str(trained_celeba.root / _test_records(trained_celeba)[0].image),
-                                    "--checkpoint", str(old)])
+    image = str(trained_celeba.root / _test_records(trained_celeba)[0].image)
+    done = CliRunner().invoke(cli, ["predict", image, "--checkpoint", str(old)])
     assert done.exit_code == 2 and "found no recipe, input, calibration" in done.output
 
 
@@ -234,7 +239,7 @@ def test_haar_boxes_need_a_haar_calibration(trained_celeba: TrainedCeleba, tmp_p
     path = tmp_path / "nohaar.pt"
     checkpoint.save(path, replace(ckpt, prediction=prediction))
     p = Predictor.from_checkpoint(path)
-    with pytest.raises(PredictError, match="--source-root"):
+    with pytest.raises(InferenceError, match="--source-root"):
         p.meta.calibration.require(HAAR)
     done = CliRunner().invoke(cli, ["predict", str(trained_celeba.root), "--checkpoint", str(path)])
     assert done.exit_code == 2 and "expected a relation for Haar boxes" in done.output

@@ -29,7 +29,7 @@ def _invoke(args: list[str]) -> None:
 def trained_celeba(tmp_path_factory: pytest.TempPathFactory) -> TrainedCeleba:
     import torch
 
-    from flmprep.predict import calibration
+    from flmprep.inference import calibration
     from flmprep.train.config import TrainConfig
     from flmprep.train.loop import run
 

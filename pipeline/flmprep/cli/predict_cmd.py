@@ -16,7 +16,7 @@ import click
 
 from flmprep import imageio
 from flmprep.errors import FlmprepError
-from flmprep.predict.calibration import ANNOTATED, HAAR
+from flmprep.inference.calibration import ANNOTATED, HAAR
 from flmprep.predict.predictor import DEFAULT_ITERATIONS, DEFAULT_MIN_FACE, DEFAULT_TOLERANCE
 
 if TYPE_CHECKING:

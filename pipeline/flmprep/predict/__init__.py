@@ -5,10 +5,11 @@ Haar cascade), the recipe's canonical crops, iterative refinement, landmarks in 
 onnxruntime. Nothing here imports torch until a checkpoint is loaded or exported.
 """
 
-from flmprep.predict.calibration import ANNOTATED, BOX_SOURCES, HAAR, LANDMARKS, BoxRelation, Calibration
-from flmprep.predict.detect import HaarDetector
+from flmprep.inference.calibration import ANNOTATED, BOX_SOURCES, HAAR, LANDMARKS, BoxRelation, Calibration
+from flmprep.inference.haar import HaarDetector
+from flmprep.inference.spec import InputSpec
 from flmprep.predict.errors import PredictError
-from flmprep.predict.meta import InputSpec, ModelMeta
+from flmprep.predict.meta import ModelMeta
 from flmprep.predict.predictor import FaceResult, Pass, Predictor, SourceImage
 
 __all__ = [

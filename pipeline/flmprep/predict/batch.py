@@ -14,7 +14,7 @@ import numpy as np
 
 from flmprep import draw, imageio
 from flmprep.augment import AugmentError
-from flmprep.predict.detect import Box
+from flmprep.inference.haar import Box
 from flmprep.predict.errors import PredictError
 from flmprep.predict.predictor import FaceResult, Predictor, SourceImage, as_boxes
 from flmprep.schemes import Scheme

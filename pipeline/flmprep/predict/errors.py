@@ -3,8 +3,8 @@ source the model was not calibrated for, a bad boxes file. The message is one li
 
 from __future__ import annotations
 
-from flmprep.errors import FlmprepError
+from flmprep.inference.errors import InferenceError
 
 
-class PredictError(FlmprepError):
+class PredictError(InferenceError):
     """A problem with a model file, a boxes file or an option; ``str()`` is one line."""

@@ -25,11 +25,11 @@ from tqdm import tqdm
 from flmprep import imageio
 from flmprep.augment import seed_for
 from flmprep.formats import read_dataset
-from flmprep.predict.calibration import ANNOTATED, HAAR, LANDMARKS, box_size, extent
-from flmprep.predict.detect import Box, match
+from flmprep.inference.calibration import ANNOTATED, HAAR, LANDMARKS, box_size, extent
+from flmprep.inference.haar import Box, match
 from flmprep.predict.predictor import Predictor, SourceImage
 from flmprep.records import FaceRecord
-from flmprep.train.metrics import subset_metrics, summarise
+from flmprep.train.metrics import Protocol, nme_per_face, protocol_for, subset_metrics, summarise
 
 log = logging.getLogger(__name__)
 
@@ -141,34 +141,45 @@ def evaluate_sources(
     for u in unpredicted:
         log.warning("%s: not predicted (%s): %s", u.key, u.reason, u.message)
     attributes = [dict(r.attributes) for r in records]
-    reports = tuple(_report(errors[:, k], attributes, split, k + 1, boxes) for k in range(iterations))
+    protocol = protocol_for(predictor.scheme.name)
+    reports = tuple(
+        _report(errors[:, k], attributes, protocol, k + 1, (split, boxes)) for k in range(iterations)
+    )
     return SourceEvaluation(split, boxes, reports, tuple(unpredicted))
 
 
 def _nme(predictor: Predictor, record: FaceRecord, passes: list[np.ndarray]) -> list[float]:
     truth = np.asarray(record.landmarks, dtype=np.float64)
-    norm = predictor.scheme.nme(truth)
-    return [float(np.linalg.norm(p - truth, axis=1).mean() / norm) for p in passes]
+    nme = nme_per_face(np.stack(passes), np.stack([truth] * len(passes)), predictor.scheme)
+    return [float(v) for v in nme]
 
 
-def _summary(nme: np.ndarray) -> dict[str, Any]:
-    """``metrics.summarise`` with unpredicted faces (inf) as failures, the NME mean over the rest."""
-    doc = summarise(nme).to_json()
+def _summary(nme: np.ndarray, protocol: Protocol) -> dict[str, Any]:
+    """``metrics.summarise`` with unpredicted faces (inf) as failures, the NME mean over the rest
+    (NaN when no face was predicted)."""
+    doc = summarise(nme, protocol).to_json()
     finite = nme[np.isfinite(nme)]
-    doc["nme"] = float(finite.mean()) if finite.size else None
+    doc["nme"] = float(finite.mean()) if finite.size else math.nan
     doc["unpredicted"] = int(nme.size - finite.size)
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in doc.items()}
+    return doc
 
 
 def _report(
-    nme: np.ndarray, attributes: list[dict[str, Any]], split: str, iterations: int, boxes: str
+    nme: np.ndarray,
+    attributes: list[dict[str, Any]],
+    protocol: Protocol,
+    iterations: int,
+    where: tuple[str, str],
 ) -> dict[str, Any]:
-    subsets = {name: m.count for name, m in subset_metrics(nme, attributes).items()}
+    """One pass count's report, shaped as ``evaluate`` on shards reports (``train.predict.Report``)."""
+    subsets = subset_metrics(nme, attributes, protocol)
     flags = {name: np.array([bool(a.get(name)) for a in attributes]) for name in subsets}
     return {
-        "split": split,
-        "boxes": boxes,
+        "split": where[0],
+        "boxes": where[1],
         "iterations": iterations,
-        **_summary(nme),
-        "subsets": {name: _summary(nme[mask]) for name, mask in flags.items()},
+        "protocol": protocol.to_json(),
+        "parts": {},
+        **_summary(nme, protocol),
+        "subsets": {name: _summary(nme[mask], protocol) for name, mask in flags.items()},
     }

@@ -24,10 +24,11 @@ import numpy as np
 from flmprep import imageio
 from flmprep.augment import ViewParams, ViewPlan, apply_plan, decode_reduce
 from flmprep.augment.base import Face
-from flmprep.predict.calibration import ANNOTATED, BOX_SOURCES, HAAR, extent
-from flmprep.predict.detect import Box, HaarDetector
+from flmprep.inference.calibration import ANNOTATED, BOX_SOURCES, HAAR, extent
+from flmprep.inference.haar import Box, HaarDetector
+from flmprep.inference.spec import InputSpec
 from flmprep.predict.errors import PredictError
-from flmprep.predict.meta import InputSpec, ModelMeta
+from flmprep.predict.meta import ModelMeta
 from flmprep.records import FaceRecord
 from flmprep.schemes import Scheme, get_scheme
 

@@ -1,5 +1,5 @@
-"""The torch side of prediction: a checkpoint's model wrapped to output points, its input spec,
-and the backend ``Predictor`` calls. Only this module and ``training``/``export`` import torch."""
+"""The torch side of prediction: a checkpoint's model wrapped to output points, and the backend
+``Predictor`` calls. Only this module and ``export`` import torch."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from flmprep.predict.errors import PredictError
-from flmprep.predict.meta import InputSpec, ModelMeta
+from flmprep.predict.meta import ModelMeta
 from flmprep.train import checkpoint
-from flmprep.train.models import ModelSpec, build_model, decode_points, pixels_to_unit, prepare_images
+from flmprep.train.models import ModelSpec, build_model, decode_points, pixels_to_unit
 
 
 class PointsModel(nn.Module):
@@ -28,17 +28,6 @@ class PointsModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         points = decode_points(self.model(x), self.spec)
         return pixels_to_unit(points, self.spec.width, self.spec.height)
-
-
-def input_spec(spec: ModelSpec) -> InputSpec:
-    """The input the trainer feeds ``spec``'s model, read off ``models.prepare_images`` itself
-    (black and white images in, their values out), so prediction normalises as training did."""
-    pixels = torch.zeros((2, spec.height, spec.width, spec.channels), dtype=torch.uint8)
-    pixels[1] = 255
-    out = prepare_images(pixels)
-    low, high = float(out[0].flatten()[0]), float(out[1].flatten()[0])
-    std = 255.0 / (high - low)
-    return InputSpec(int(out.shape[1]), int(out.shape[2]), int(out.shape[3]), -low * std, std)
 
 
 def load(path: str | Path) -> tuple[PointsModel, ModelMeta]:

@@ -263,8 +263,8 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-    """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.predict.training``)."""
-    from flmprep.predict.training import prediction_metadata
+    """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.train.prediction``)."""
+    from flmprep.train.prediction import prediction_metadata
 
     shards = [s.path for s in manifest.shards(cfg.train_split)]
     source_root = Path(cfg.source_root) if cfg.source_root else None

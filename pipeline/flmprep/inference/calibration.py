@@ -4,7 +4,7 @@ training split's faces for each box source and stored with the model.
 A relation is four medians over the training faces: the landmark extent's centre offset from
 the box centre (``dx``, ``dy``, as fractions of the box's width and height) and its size
 (``sx``, ``sy``, likewise). Box sources: ``annotated`` (the dataset's own boxes, which boxes
-given by the user are taken to resemble) and ``haar`` (``detect.HaarDetector`` on the training
+given by the user are taken to resemble) and ``haar`` (``haar.HaarDetector`` on the training
 images). ``landmarks`` is the exact case, a box that is the landmark extent itself.
 
 The first prediction pass turns a box into an estimated landmark extent with its source's
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from flmprep import imageio
-from flmprep.predict.detect import Box, HaarDetector, match
-from flmprep.predict.errors import PredictError
+from flmprep.inference.errors import InferenceError
+from flmprep.inference.haar import Box, HaarDetector, match
 from flmprep.shards.reader import iter_samples
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,9 @@ class BoxRelation:
             values = {k: float(doc[k]) for k in ("dx", "dy", "sx", "sy")}
             relation = cls(**values, faces=int(doc["faces"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise PredictError(f"{where}: expected dx, dy, sx, sy and faces, found {doc!r}") from exc
+            raise InferenceError(f"{where}: expected dx, dy, sx, sy and faces, found {doc!r}") from exc
         if not (relation.sx > 0 and relation.sy > 0):
-            raise PredictError(f"{where}: expected positive sx and sy, found {relation.sx}, {relation.sy}")
+            raise InferenceError(f"{where}: expected positive sx and sy, found {relation.sx}, {relation.sy}")
         return relation
 
 
@@ -114,9 +114,9 @@ class Calibration:
     detector: dict[str, Any] = field(default_factory=lambda: HaarDetector().settings())
 
     def require(self, source: str) -> None:
-        """Raise ``PredictError`` (saying what to do) unless boxes from ``source`` can be used."""
+        """Raise ``InferenceError`` (saying what to do) unless boxes from ``source`` can be used."""
         if source != LANDMARKS and source not in self.relations:
-            raise PredictError(_missing(source))
+            raise InferenceError(_missing(source))
 
     def extent_from_box(self, box: Box, source: str) -> Box:
         """The estimated landmark extent of the face in ``box`` from ``source``."""
@@ -144,13 +144,13 @@ class Calibration:
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Calibration:
         if not isinstance(doc, dict) or not isinstance(doc.get("relations"), dict):
-            raise PredictError(f"{where}: expected an object with 'relations', found {doc!r:.80}")
+            raise InferenceError(f"{where}: expected an object with 'relations', found {doc!r:.80}")
         relations = {
             k: BoxRelation.from_json(v, f"{where}.relations.{k}") for k, v in doc["relations"].items()
         }
         unknown = sorted(set(relations) - {ANNOTATED, HAAR})
         if unknown:
-            raise PredictError(f"{where}.relations: expected annotated or haar, found {unknown}")
+            raise InferenceError(f"{where}.relations: expected annotated or haar, found {unknown}")
         detector = doc.get("detector", HaarDetector().settings())
         return cls(relations, dict(detector))
 

@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from flmprep.predict.errors import PredictError
+from flmprep.inference.errors import InferenceError
 
 Box = tuple[float, float, float, float]
 CASCADE = "haarcascade_frontalface_default.xml"
@@ -29,7 +29,7 @@ def _cascade(name: str) -> cv2.CascadeClassifier:
     path = Path(cv2.data.haarcascades) / name  # type: ignore[attr-defined]
     classifier = cv2.CascadeClassifier(str(path))
     if classifier.empty():
-        raise PredictError(f"{path}: expected an OpenCV Haar cascade, found none that loads")
+        raise InferenceError(f"{path}: expected an OpenCV Haar cascade, found none that loads")
     return classifier
 
 
@@ -54,7 +54,7 @@ class HaarDetector:
 
     def __post_init__(self) -> None:
         if self.min_face < 1 or self.scale_factor <= 1.0 or self.min_neighbors < 0:
-            raise PredictError(
+            raise InferenceError(
                 "detector: expected min_face >= 1, scale_factor > 1, min_neighbors >= 0, found "
                 f"{self.min_face}, {self.scale_factor}, {self.min_neighbors}"
             )
