@@ -95,7 +95,8 @@ def resolve_protocol(dataset: str, protocol: str | None) -> str:
     if protocol not in known:
         if not known:
             raise ConfigError(
-                f"--protocol: expected no protocol for {dataset} (it has one way to split), found {protocol!r}"
+                f"--protocol: expected no protocol for {dataset} (it has one way to split), "
+                f"found {protocol!r}"
             )
         raise ConfigError(f"--protocol for {dataset}: expected one of {', '.join(known)}, found {protocol!r}")
     return protocol
