@@ -125,7 +125,7 @@ def test_point_line_errors(tmp_path: Path) -> None:
         "line 11: expected 2 numbers 'x y', found 1 in '12.5'",
         "line 11: expected a number for a coordinate, found '1x'",
         "line 71: expected 68 points before '}', found 67",
-        "line 3: expected finite landmark coordinates (within float32's range), found point 7 = (nan, 3.0)",
+        "line 11: expected finite landmark coordinates (within float32's range), found point 7 = (nan, 3.0)",
     ]
     assert [r.reason for r in report.rejects][-1] == "nonfinite_landmarks"
 

@@ -24,8 +24,14 @@ from flmprep.synth import SynthResult, synthesize
 from flmprep.synth.marks import find_marks
 
 FOLDERS = {"afw", "helen/trainset", "helen/testset", "lfpw/trainset", "lfpw/testset", "ibug"}
-WANT = {"afw": "train", "helen/trainset": "train", "lfpw/trainset": "train",
-        "helen/testset": "test_common", "lfpw/testset": "test_common", "ibug": "test_challenge"}
+WANT = {
+    "afw": "train",
+    "helen/trainset": "train",
+    "lfpw/trainset": "train",
+    "helen/testset": "test_common",
+    "lfpw/testset": "test_common",
+    "ibug": "test_challenge",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +63,11 @@ def test_synth_writes_every_folder_kind_and_mirrors(tree: SynthResult) -> None:
 def test_mirrors_are_dlibs_exact_mirrors(tree: SynthResult) -> None:
     flip = get_scheme("ibug68").flip_indices()
     records = {(r.image, r.face): r for r in read_dataset("300w", tree.root)}
-    pairs = [(i, next(j for j in tree.images if j.path == posixpath.splitext(i.path)[0][:-7] + ".jpg"))
-             for i in tree.images if i.path.endswith("_mirror.jpg")]
+    pairs = [
+        (i, next(j for j in tree.images if j.path == posixpath.splitext(i.path)[0][:-7] + ".jpg"))
+        for i in tree.images
+        if i.path.endswith("_mirror.jpg")
+    ]
     assert pairs
     for twin, original in pairs:
         width = original.width
@@ -146,10 +155,18 @@ def test_protocol_is_refused_where_it_does_not_apply(tree: SynthResult) -> None:
 
 @pytest.mark.parametrize(
     ("image", "split"),
-    [("afw/1.jpg", "train"), ("helen/trainset/a_1.jpg", "train"), ("lfpw/trainset/i.png", "train"),
-     ("helen/testset/b.jpg", "test_common"), ("lfpw/testset/c.png", "test_common"),
-     ("ibug/image_003_1.jpg", "test_challenge"), ("helen/other/x.jpg", None), ("afwx/1.jpg", None),
-     ("IBUG/x.jpg", None), ("x.jpg", None)],
+    [
+        ("afw/1.jpg", "train"),
+        ("helen/trainset/a_1.jpg", "train"),
+        ("lfpw/trainset/i.png", "train"),
+        ("helen/testset/b.jpg", "test_common"),
+        ("lfpw/testset/c.png", "test_common"),
+        ("ibug/image_003_1.jpg", "test_challenge"),
+        ("helen/other/x.jpg", None),
+        ("afwx/1.jpg", None),
+        ("IBUG/x.jpg", None),
+        ("x.jpg", None),
+    ],
 )
 def test_standard_split_by_folder(image: str, split: str | None) -> None:
     assert standard_split(image) == split
@@ -161,8 +178,9 @@ def test_is_mirror() -> None:
 
 def test_cli_scan_protocol(tree: SynthResult) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["scan", "300w", str(tree.root), "--protocol", "300w", "--json"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        main, ["scan", "300w", str(tree.root), "--protocol", "300w", "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert set(doc["splits"]) == {"train", "test_common", "test_challenge"}

@@ -99,15 +99,17 @@ def _as_float(value: float) -> float:
         return float("inf") if value > 0 else float("-inf")
 
 
-def landmark_array(values: Sequence[float], path: Path | str, where: int | str) -> np.ndarray:
+def landmark_array(
+    values: Sequence[float], path: Path | str, where: int | str, lines: Sequence[int] = ()
+) -> np.ndarray:
     """[K, 2] float32 from x0 y0 x1 y1 …; a value that is NaN or inf as float32 raises
-    ``nonfinite_landmarks``."""
+    ``nonfinite_landmarks`` at ``where``, or at ``lines[k]`` (one line per point) when given."""
     points, finite = stored_floats(values)
     if not finite:
         bad = int(np.flatnonzero(~np.isfinite(points))[0]) // 2
         raise AnnotationError(
             str(path),
-            where,
+            lines[bad] if lines else where,
             "finite landmark coordinates (within float32's range)",
             f"point {bad} = ({values[2 * bad]}, {values[2 * bad + 1]})",
             reason="nonfinite_landmarks",

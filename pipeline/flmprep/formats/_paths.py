@@ -40,11 +40,13 @@ def _inside(path: str, root: str) -> bool:
 @dataclass(frozen=True)
 class WalkedFolder:
     """One folder of a walk: its path relative to the root (POSIX, "" for the root itself), its
-    components and its file names (sorted; symlinks to files included, to be checked on open)."""
+    components, its file names (sorted; symlinks to files included, to be checked on open) and
+    its subfolder names (sorted; symlinked ones left out)."""
 
     rel: str
     parts: tuple[str, ...]
     files: tuple[str, ...]
+    dirs: tuple[str, ...] = ()
 
 
 class PathGuard:
@@ -116,7 +118,8 @@ class PathGuard:
                     dirs.remove(name)
                     on_link(f"{rel}/{name}" if rel else name)
             dirs.sort()
-            yield WalkedFolder(rel, tuple(rel.split("/")) if rel else (), tuple(sorted(files)))
+            parts = tuple(rel.split("/")) if rel else ()
+            yield WalkedFolder(rel, parts, tuple(sorted(files)), tuple(dirs))
 
     def _check_within(self, path: Path, what: str, where: str) -> None:
         if not _inside(os.path.realpath(path), self.real_root):

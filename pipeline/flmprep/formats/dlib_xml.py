@@ -98,6 +98,7 @@ def read_xml(ctx: ReadContext, path: Path, split: str) -> Iterator[FaceRecord]:
         check_prolog(path, f.read(_PROLOG_LIMIT))
         f.seek(0)
         source = _BoundedSource(path, f)
+        etree.clear_error_log()  # the log is per thread and keeps earlier documents' errors
         events = etree.iterparse(
             source,
             events=("end",),
@@ -123,11 +124,12 @@ def read_xml(ctx: ReadContext, path: Path, split: str) -> Iterator[FaceRecord]:
 
 
 def syntax_error(path: Path, exc: etree.XMLSyntaxError) -> AnnotationError:
-    """The parser's first error (its line and message), not the follow-up it ends with."""
+    """The parser's first error in this document (its line and message), not the follow-up
+    error it ends with (an undefined entity ends as "no element found" on line 0)."""
     entries: Iterable[Any] = exc.error_log  # type: ignore[assignment]  # the stubs omit __iter__
     first = next((e for e in entries if e.level >= etree.ErrorLevels.ERROR), None)
     line = first.line if first is not None and first.line > 0 else exc.lineno
-    message = first.message if first is not None else exc.msg
+    message = (first.message if first is not None else exc.msg).strip()
     return AnnotationError(str(path), line if line and line > 0 else "document", "well-formed XML", message)
 
 
@@ -213,8 +215,7 @@ def _image(
         image = ctx.guard.check(file, path, f"line {elem.sourceline} <image file='{file}'>")
         size = _size(path, elem)
     except AnnotationError as err:
-        tally.entries += max(len(boxes), 1)
-        ctx.fail(err, "" if ctx.protocol == split300w.PROTOCOL else file_split)
+        _image_rejects(ctx, err, elem.get("file"), boxes, file_split, tally)
         return
     split = _split(ctx, file_split, image, boxes, tally)
     face = 0
@@ -238,6 +239,23 @@ def _image(
             err.key = err.key or record_key(ctx.dataset, file, face)
             ctx.fail(err, split or "")
         face += 1
+
+
+def _image_rejects(
+    ctx: ReadContext,
+    err: AnnotationError,
+    file: str | None,
+    boxes: list[etree._Element],
+    file_split: str,
+    tally: _FileTally,
+) -> None:
+    """An <image> whose own attributes are bad: one reject for each of its faces (at least one)."""
+    split = "" if ctx.protocol == split300w.PROTOCOL else file_split
+    faces = max(sum(1 for b in boxes if b.get("ignore") != "1"), 1)
+    tally.entries += faces
+    for face in range(faces):
+        key = record_key(ctx.dataset, file, face) if file else ""
+        ctx.fail(AnnotationError(err.path, err.where, err.expected, err.found, err.reason, key), split)
 
 
 def _split(

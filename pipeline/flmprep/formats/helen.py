@@ -123,6 +123,7 @@ def _record(
 ) -> FaceRecord:
     """The 194 points after line 1, then the split and the image located by name."""
     coords: list[float] = []
+    numbers: list[int] = []
     blank = 0
     for number, text in lines:
         if not text.strip():
@@ -136,9 +137,10 @@ def _record(
         if len(coords) == 2 * NUM_POINTS:
             raise AnnotationError(str(path), number, f"{NUM_POINTS} points", f"more, from {text!r}")
         coords += parse_floats(fields, path, number, "a coordinate")
+        numbers.append(number)
     if len(coords) != 2 * NUM_POINTS:
         raise AnnotationError(str(path), "end of file", f"{NUM_POINTS} points", str(len(coords) // 2))
-    landmarks = landmark_array(coords, path, 2)
+    landmarks = landmark_array(coords, path, 2, numbers)
     if not split:
         raise AnnotationError(
             str(path), 1, f"{name!r} in trainnames.txt or testnames.txt", "neither", reason="split_missing"

@@ -53,11 +53,11 @@ def read(ctx: ReadContext) -> Iterator[FaceRecord]:
 
 def find_pts(ctx: ReadContext) -> Iterator[PtsFile]:
     """Every .pts below the root in sorted order, paired with the image beside it (symlinked
-    folders are not entered)."""
+    folders are not entered; a folder named like a .pts file is listed, to be refused on open)."""
     for folder in ctx.walk(ctx.root):
         split = "test" if any("test" in p.lower() for p in folder.parts) else "train"
         by_name = {f.lower(): f for f in folder.files}
-        for name in folder.files:
+        for name in sorted(folder.files + folder.dirs):
             stem, ext = os.path.splitext(name)
             if ext.lower() != ".pts":
                 continue
@@ -98,7 +98,8 @@ def parse_pts(ctx: ReadContext, path: Path) -> np.ndarray:
         raise AnnotationError(
             str(path), content[4 + count][0], "nothing after '}'", repr(content[4 + count][1])
         )
-    return landmark_array([c - 1.0 for c in coords], path, content[2][0])
+    point_lines = [n for n, _ in content[3 : 3 + count]]
+    return landmark_array([c - 1.0 for c in coords], path, content[2][0], point_lines)
 
 
 def _expect(
