@@ -128,7 +128,7 @@ def _read_all(dataset: str, root: Path) -> Iterator[str]:
     for mode in ("fail", "skip"):
         report = ReadReport()
         try:
-            list(read_dataset(dataset, root, on_error=mode, report=report))  # type: ignore[arg-type]
+            list(read_dataset(dataset, root, on_error=mode, report=report))
         except FlmprepError as err:  # the documented failure; anything else fails the test
             yield str(err)
         for reject in report.rejects:
