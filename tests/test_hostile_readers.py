@@ -615,6 +615,35 @@ CASES = [
         {"split_missing": 1},
         ("--protocol", "300w"),
     ),
+    Case(
+        "300w-utf16",
+        "300w",
+        lambda root, outside: (root / TEST_XML).write_bytes(
+            (root / TEST_XML).read_text("latin-1").encode("utf-16")
+        ),
+        2,
+        r"labels_ibug_300W_test\.xml: line 1: expected XML in an ASCII-compatible encoding .*found a UTF-16 "
+        r"byte-order mark",
+        2,
+    ),
+    Case(
+        "300w-nesting-too-deep",
+        "300w",
+        replace(TEST_XML, "<images>", "<images>" + "<a>" * 5000 + "</a>" * 5000),
+        2,
+        r"labels_ibug_300W_test\.xml: line 7: expected well-formed XML, "
+        r"found Excessive depth in document: 256",
+        2,
+    ),
+    Case(
+        "300w-image-twice",
+        "300w",
+        resub(TRAIN_XML, rb"(?s)(  <image .*?</image>\n)", rb"\1\1"),
+        2,
+        r"labels_ibug_300W_train\.xml: line \d+: expected a record key not used before, found "
+        r"'300w_[^']+_f0', already used by .*labels_ibug_300W_train\.xml:line 9",
+        2,
+    ),
     # WFLW
     Case(
         "wflw-empty-list",
@@ -812,6 +841,15 @@ CASES = [
         r"annotation/2\.txt: line 1: expected UTF-8 text, found undecodable byte 0xc3 at byte 1",
         0,
         {"bad_annotation": 1},
+    ),
+    Case(
+        "helen-two-files-one-image",
+        "helen",
+        lambda root, outside: shutil.copy(root / "annotation/1.txt", root / "annotation/4.txt"),
+        2,
+        r"annotation/4\.txt: line 1: expected a record key not used before, found 'helen_\d+_\d_f0', "
+        r"already used by .*annotation/1\.txt:1",
+        2,
     ),
     # iBUG .pts
     Case(

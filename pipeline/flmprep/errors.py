@@ -8,7 +8,7 @@ class FlmprepError(Exception):
 
 
 #: The most characters of one value (a found token, an element description) a message quotes.
-QUOTE_LIMIT = 120
+QUOTE_LIMIT = 200
 
 
 def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:

@@ -135,6 +135,9 @@ def syntax_error(path: Path, exc: etree.XMLSyntaxError) -> AnnotationError:
 
 def check_prolog(path: Path, head: bytes) -> None:
     """Refuse a DOCTYPE (entity bombs, external DTDs): ``head`` is the file's first bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        expected = "XML in an ASCII-compatible encoding (dlib writes ISO-8859-1)"
+        raise AnnotationError(str(path), 1, expected, "a UTF-16 byte-order mark")
     pos = 0
     while True:
         while pos < len(head) and head[pos : pos + 1].isspace():
