@@ -241,6 +241,14 @@ def _pts_dir_beside_image(root: Path, outside: Path) -> None:
     shutil.copy(root / "trainset/image_0001.jpg", root / "trainset/zz.jpg")
 
 
+def _utf16_xml(root: Path, outside: Path) -> None:
+    (root / TEST_XML).write_bytes((root / TEST_XML).read_text("latin-1").encode("utf-16"))
+
+
+def _helen_copy_annotation(root: Path, outside: Path) -> None:
+    shutil.copy(root / "annotation/1.txt", root / "annotation/4.txt")
+
+
 NO_IMAGES = b"<?xml version='1.0'?>\n<dataset>\n<images>\n</images>\n</dataset>"
 
 # --- the cases ------------------------------------------------------------------------------------
@@ -618,9 +626,7 @@ CASES = [
     Case(
         "300w-utf16",
         "300w",
-        lambda root, outside: (root / TEST_XML).write_bytes(
-            (root / TEST_XML).read_text("latin-1").encode("utf-16")
-        ),
+        _utf16_xml,
         2,
         r"labels_ibug_300W_test\.xml: line 1: expected XML in an ASCII-compatible encoding .*found a UTF-16 "
         r"byte-order mark",
@@ -845,7 +851,7 @@ CASES = [
     Case(
         "helen-two-files-one-image",
         "helen",
-        lambda root, outside: shutil.copy(root / "annotation/1.txt", root / "annotation/4.txt"),
+        _helen_copy_annotation,
         2,
         r"annotation/4\.txt: line 1: expected a record key not used before, found 'helen_\d+_\d_f0', "
         r"already used by .*annotation/1\.txt:1",
