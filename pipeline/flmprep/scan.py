@@ -16,7 +16,7 @@ from flmprep.records import FaceRecord, ReadReport
 
 logger = logging.getLogger(__name__)
 
-SPLIT_ORDER = ("train", "val", "test")
+SPLIT_ORDER = ("train", "val", "test", "test_common", "test_challenge")
 NO_SPLIT = ""
 
 
@@ -34,7 +34,7 @@ class SplitSummary:
 
 @dataclass(frozen=True)
 class ScanSummary:
-    """What ``flmprep scan`` reports; ``splits`` is ordered train, val, test, others, then ""."""
+    """What ``flmprep scan`` reports; ``splits`` is ordered as ``SPLIT_ORDER``, others, then ""."""
 
     dataset: str
     root: str
