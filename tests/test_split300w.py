@@ -8,6 +8,7 @@ import json
 import posixpath
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -205,3 +206,38 @@ def test_all_folders_is_deterministic_and_300w_only(tmp_path: Path) -> None:
     assert digest(a) == digest(b)
     with pytest.raises(ConfigError, match="--all-folders: expected dataset 300w"):
         synthesize("wflw", tmp_path / "c", n=3, seed=1, all_folders=True)
+
+
+def _build(tree: SynthResult, out: Path, *extra: str) -> dict[str, Any]:
+    args = ["build", "--dataset", "300w", "--root", str(tree.root), "--out", str(out), "--workers", "1",
+            "--out-size", "32", "--samples-per-shard", "8", *extra]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_build_with_protocol_300w_writes_the_standard_splits(tmp_path: Path, tree: SynthResult) -> None:
+    manifest = _build(tree, tmp_path / "std", "--protocol", "300w")
+    records, _ = _read(tree.root, "300w")
+    want = Counter(r.split for r in records)
+    splits = manifest["splits"]
+    assert set(splits) == set(want)
+    assert {name: split["samples"] for name, split in splits.items()} == dict(want)
+    assert manifest["config"]["protocol"] == "300w"
+
+
+def test_default_protocol_leaves_the_config_as_before(tmp_path: Path, tree: SynthResult) -> None:
+    default = _build(tree, tmp_path / "default")
+    explicit = _build(tree, tmp_path / "dlib", "--protocol", "dlib")
+    assert "protocol" not in default["config"]
+    assert default["config_hash"] == explicit["config_hash"]
+    assert set(default["splits"]) == {"train", "test"}
+
+
+def test_build_refuses_a_protocol_the_dataset_does_not_know(tmp_path: Path) -> None:
+    root = synthesize("wflw", tmp_path / "wflw", n=2, seed=0).root
+    result = CliRunner().invoke(main, ["build", "--dataset", "wflw", "--root", str(root),
+                                       "--out", str(tmp_path / "out"), "--protocol", "300w"])
+    assert result.exit_code == 2
+    assert "--protocol: expected no protocol for wflw" in result.output
+    assert not (tmp_path / "out").exists()
