@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from flmprep.cli import main as cli
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
-from flmprep.train.loop import model_spec, run
+from flmprep.train.loop import model_spec, run, validation_split
 from flmprep.train.models import build_model, place
 from flmprep.train.predict import EvalSetup, evaluate_checkpoint, predict, score
 from flmprep.train.runtime import start
@@ -190,3 +190,22 @@ def test_too_small_split_fails_fast(tmp_path: Path) -> None:
     write_dataset(tmp_path / "data", {"train": [5], "val": [3]}, size=32)
     with pytest.raises(ValueError, match="fewer than ranks x batch size = 1 x 8"):
         run(_cfg(tmp_path / "data", tmp_path / "o", batch_size=8))
+
+
+@pytest.mark.parametrize(
+    ("splits", "want"),
+    [
+        ({"train": [4], "val": [2], "test": [2]}, "val"),
+        ({"train": [4], "test": [2], "test_common": [2]}, "test"),
+        ({"train": [4], "test_common": [2], "test_challenge": [2]}, "test_common"),
+        ({"train": [4], "test_challenge": [2]}, ""),
+    ],
+)
+def test_validation_split_falls_back_to_300ws_common_set(
+    tmp_path: Path, splits: dict[str, list[int]], want: str
+) -> None:
+    write_dataset(tmp_path / "data", splits, size=16)
+    manifest = read_manifest(tmp_path / "data")
+    assert validation_split(manifest, _cfg(tmp_path / "data", tmp_path / "run")) == want
+    explicit = _cfg(tmp_path / "data", tmp_path / "run", val_split="train")
+    assert validation_split(manifest, explicit) == "train"

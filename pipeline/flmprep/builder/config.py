@@ -92,6 +92,9 @@ class BuildConfig:
     recipe: str = _required("Augmentation recipe (default: the dataset's: celeba, 300w, wflw or helen).",
                             unset=True)
     recipe_params: Mapping[str, Any] = field(default_factory=dict)
+    protocol: str | None = _field(
+        None, "Split protocol, for datasets that know several (300w: dlib, the default, or 300w: "
+              "train / test_common / test_challenge by folder).", unset=True)
     splits: tuple[str, ...] | None = _field(
         None, "Comma-separated splits to build, e.g. train,test (default: all).", parse=_splits, unset=True)
     samples_per_shard: int = _field(
@@ -132,6 +135,7 @@ class BuildConfig:
             "recipe": self.recipe,
             "recipe_params": {k: _plain(v) for k, v in sorted(self.recipe_params.items())},
             "recipe_config": self.make_recipe().to_json()["config"],
+            **self._protocol_json(),
             "splits": None if self.splits is None else list(self.splits),
             "samples_per_shard": self.samples_per_shard,
             **({"shard_bytes": self.shard_bytes} if self.shard_bytes is not None else {}),
@@ -145,6 +149,13 @@ class BuildConfig:
             "max_reject_ratio": self.max_reject_ratio,
         }
 
+    def _protocol_json(self) -> dict[str, str]:
+        """``{"protocol": P}`` for a protocol other than the dataset's default, else nothing (so
+        configs written before the option existed keep their hash)."""
+        if self.protocol in (None, _default_protocol(self.dataset)):
+            return {}
+        return {"protocol": self.protocol}
+
     def hash(self) -> str:
         """sha256 hex of the canonical JSON of ``to_json()``."""
         return hashlib.sha256(canonical_json(self.to_json())).hexdigest()
@@ -152,6 +163,12 @@ class BuildConfig:
     def make_recipe(self) -> augment.Recipe:
         """The recipe object this config builds with."""
         return augment.get_recipe(self.recipe, **dict(self.recipe_params))
+
+
+def _default_protocol(dataset: str) -> str | None:
+    """The protocol a build reads with when none is given (None: the dataset has one way to split)."""
+    known = formats.protocols_of(dataset)
+    return known[0] if known else None
 
 
 def _plain(value: Any) -> Any:
@@ -180,6 +197,7 @@ def _validate(cfg: BuildConfig) -> None:
     for ok, name, expected, found in checks:
         if not ok:
             raise ConfigError(f"{name}: expected {expected}, found {found!r}")
+    formats.resolve_protocol(cfg.dataset, cfg.protocol)
     if cfg.recipe not in augment.RECIPES:
         raise ConfigError(f"--recipe: expected one of {', '.join(augment.RECIPES)}, found {cfg.recipe!r}")
     try:

@@ -121,7 +121,8 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     """Read the annotations (driver) and chunk the records of the selected splits into probe
     tasks. Reader errors raise under ``on_error=fail``, else become rejects."""
     report = ReadReport()
-    every = list(read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report))
+    every = list(read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report,
+                              protocol=cfg.protocol))
     check_splits(cfg, {r.split for r in every} | {r.split for r in report.rejects if r.split})
     records = [r for r in every if _selected(cfg, r.split)]
     rejects = tuple(r for r in report.rejects if not r.split or _selected(cfg, r.split))

@@ -110,7 +110,10 @@ def _dlib_box(face: SynthFace) -> str:
 
 
 def dlib_box(face: SynthFace) -> tuple[int, int, int, int]:
-    """A detector-like square box (inclusive corners): the inner face, may leave the image."""
+    """A detector-like square box (inclusive corners): the inner face, may leave the image; a
+    mirror's is its original's, mirrored."""
+    if face.detector_box is not None:
+        return face.detector_box
     pts = face.landmarks
     cx, cy = pts[:, 0].mean(), pts[:, 1].mean() - 0.1 * face.pose.scale
     half = round(0.95 * face.pose.scale)

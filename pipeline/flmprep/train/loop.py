@@ -151,11 +151,12 @@ def train_epoch(
 
 
 def validation_split(manifest: Manifest, cfg: TrainConfig) -> str:
-    """``--val-split``, else ``val`` when the dataset has it, else ``test``, else "" (none)."""
+    """``--val-split``, else the first of ``val``, ``test``, ``test_common`` (300W's standard
+    protocol) the dataset has, else "" (none)."""
     if cfg.val_split:
         manifest.shards(cfg.val_split)
         return cfg.val_split
-    return next((s for s in ("val", "test") if manifest.splits.get(s)), "")
+    return next((s for s in ("val", "test", "test_common") if manifest.splits.get(s)), "")
 
 
 def write_epoch_record(cfg: TrainConfig, runtime: Runtime, result: EpochResult) -> None:
