@@ -14,6 +14,7 @@ ALL = (
     "bench_loader",
     "bench_memory",
     "bench_train",
+    "bench_predict",
     "bench_build_spark",
 )
 
