@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parent.parent
 PAGES = ("README.md", "docs/*.md")
 #: Commands documented before they are merged; blocks using them are left as they are
 #: (with a warning) while the command is not registered. Empty this set once they exist.
-PENDING_COMMANDS = frozenset({"predict"})
+PENDING_COMMANDS: frozenset[str] = frozenset()
 COMMAND_TIMEOUT_S = 300
 
 # Markers count only at the start of a line (an indented one, in an example, does not).
@@ -70,7 +70,8 @@ LOG_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILI
 RATE = re.compile(r"\b\d[\d,]*(?:\.\d+)? ?(samples|images|records|shards?|it)/s\b")
 INVERSE_RATE = re.compile(r"\b\d[\d,]*(?:\.\d+)?s/(shard|it)\b")
 ELAPSED = re.compile(r"\b\d\d:\d\d(?::\d\d)?<(?:\d\d:\d\d(?::\d\d)?|\?)")
-DURATION = re.compile(r"\b\d+(?:\.\d+)? s\b")
+DURATION = re.compile(r"\b\d+(?:\.\d+)? (m?s)\b")
+JSON_SECONDS = re.compile(r'"seconds": \d+(?:\.\d+)?(?:[eE]-?\d+)?')
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ def normalise(raw: str, scratch: Path) -> str:
     text = ELAPSED.sub("00:00<00:00", text)
     text = INVERSE_RATE.sub(lambda m: f"…{m.group(1)}/s", text)
     text = RATE.sub(lambda m: f"… {m.group(1)}/s", text)
-    text = DURATION.sub("… s", text)
+    text = DURATION.sub(lambda m: f"… {m.group(1)}", text)
+    text = JSON_SECONDS.sub('"seconds": …', text)
     text = re.sub(r", +…", ", …", text)  # progress bars pad their rates
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from flmprep.cli.errors import fail
 from flmprep.errors import FlmprepError
 from flmprep.formats import DATASETS
 
@@ -92,8 +92,7 @@ def evaluate_from_sources(
             predictor.meta.calibration.require("haar")
         result = evaluate_sources(predictor, dataset, root, split, boxes, iterations, jitter_seed)
     except (FlmprepError, ValueError, OSError) as exc:
-        click.echo(f"flmprep evaluate: error: {exc}", err=True)
-        sys.exit(2)
+        fail("flmprep evaluate", str(exc))
     if as_json:
         click.echo(json.dumps(_plain(result.to_json()), sort_keys=True))
         return

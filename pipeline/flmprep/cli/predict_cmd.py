@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
 from flmprep import imageio
+from flmprep.cli.errors import EXIT_OK, EXIT_PROBLEMS, GuardedCommand, fail
 from flmprep.errors import FlmprepError
 from flmprep.inference.calibration import ANNOTATED, HAAR
 from flmprep.predict.predictor import DEFAULT_ITERATIONS, DEFAULT_MIN_FACE, DEFAULT_TOLERANCE
@@ -23,13 +24,10 @@ if TYPE_CHECKING:
     from flmprep.predict.predictor import FaceResult, Predictor
 
 
-def fail(message: str) -> NoReturn:
-    """One line on stderr and exit status 2."""
-    click.echo(f"flmprep predict: error: {message}", err=True)
-    sys.exit(2)
+PROG = "flmprep predict"
 
 
-@click.command("predict")
+@click.command("predict", cls=GuardedCommand)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="Training checkpoint (needs torch).")
 @click.option("--onnx", "onnx_model", type=click.Path(path_type=Path), help="`flmprep export --onnx` model.")
@@ -110,7 +108,7 @@ def predict(
             predictor.meta.calibration.require(source)
         outputs = _open_outputs(json_out, draw_dir)
     except (FlmprepError, OSError) as exc:
-        fail(str(exc))
+        fail(PROG, str(exc))
     skipped = faces = 0
     taken: set[Path] = set()
     with outputs as sink:
@@ -124,17 +122,15 @@ def predict(
                 batch.drawing_path(draw_dir, outcome.name, taken).write_bytes(imageio.encode(picture, "png"))
             if outcome.skipped:
                 skipped += 1
-                click.echo(
-                    f"flmprep predict: skipped {outcome.name}: {outcome.reason}: {outcome.message}", err=True
-                )
+                message = outcome.message.removeprefix(f"{outcome.name}: ")
+                click.echo(f"flmprep predict: skipped {outcome.name}: {outcome.reason}: {message}", err=True)
                 continue
             faces += len(outcome.faces)
             for face in outcome.faces:
                 click.echo(_line(outcome.name, face))
-    click.echo(
-        f"{faces} faces in {len(names) - skipped} of {len(names)} images ({skipped} skipped)", err=True
-    )
-    sys.exit(1 if skipped else 0)
+    click.echo(f"{_count(faces, 'face')} in {len(names) - skipped} of {_count(len(names), 'image')} "
+               f"({skipped} skipped)", err=True)
+    sys.exit(EXIT_PROBLEMS if skipped else EXIT_OK)
 
 
 def _predictor(
@@ -181,6 +177,10 @@ def _open_outputs(json_out: Path | None, draw_dir: Path | None) -> _Sink:
     if draw_dir is not None:
         draw_dir.mkdir(parents=True, exist_ok=True)
     return _Sink(json_out)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _line(name: str, face: FaceResult) -> str:

@@ -3,7 +3,6 @@ the boxes file, one outcome per image (faces, or why it was skipped), drawings a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from flmprep import draw, imageio
 from flmprep.augment import AugmentError
 from flmprep.inference.haar import Box
+from flmprep.jsonio import parse_json
 from flmprep.predict.errors import PredictError
 from flmprep.predict.predictor import FaceResult, Predictor, SourceImage, as_boxes
 from flmprep.schemes import Scheme
@@ -72,7 +72,7 @@ def collect_images(inputs: Sequence[str]) -> list[str]:
 def read_boxes(path: Path) -> dict[str, list[Box]]:
     """``{image as given: [[left, top, right, bottom], ...]}`` from a JSON file."""
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        doc = parse_json(path.read_bytes())
     except OSError as exc:
         raise PredictError(f"{path}: expected a readable boxes file, found {exc.strerror}") from None
     except ValueError as exc:

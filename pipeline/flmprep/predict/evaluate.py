@@ -124,7 +124,8 @@ def evaluate_sources(
     errors = np.full((len(records), iterations), np.inf)
     unpredicted: list[Unpredicted] = []
     row = {r.key: i for i, r in enumerate(records)}
-    for faces in tqdm(list(_by_image(records)), desc=f"evaluate {split}", unit="image", leave=False):
+    groups = list(_by_image(records))
+    for faces in tqdm(groups, desc=f"evaluate-{split}", unit="image", leave=False, disable=None):
         try:
             image = SourceImage.read(root / faces[0].image)
         except imageio.ImageError as exc:
@@ -138,8 +139,7 @@ def evaluate_sources(
                 continue
             result = predictor.refine(image, found[0], found[1], iterations=iterations, tolerance=0.0)
             errors[row[record.key]] = _nme(predictor, record, [p.landmarks for p in result.passes])
-    for u in unpredicted:
-        log.warning("%s: not predicted (%s): %s", u.key, u.reason, u.message)
+    log.info("%d of %d faces not predicted", len(unpredicted), len(records))
     attributes = [dict(r.attributes) for r in records]
     protocol = protocol_for(predictor.scheme.name)
     reports = tuple(

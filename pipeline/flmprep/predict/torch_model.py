@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def load(path: str | Path) -> tuple[PointsModel, ModelMeta]:
         ckpt = checkpoint.load(path)
     except (FileNotFoundError, ValueError) as exc:
         raise PredictError(str(exc)) from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+        raise PredictError(
+            f"{path}: expected a flmprep training checkpoint, found a file torch.load refuses "
+            f"({type(exc).__name__})"
+        ) from None
     meta = ModelMeta.from_parts(asdict(ckpt.spec), ckpt.scheme, getattr(ckpt, "prediction", None), str(path))
     model = build_model(ckpt.spec)
     model.load_state_dict(ckpt.model)
