@@ -28,6 +28,8 @@ from flmprep.train.predict import evaluate_checkpoint
 from flmprep.train.runtime import start
 from tests.helpers.predict_data import TrainedCeleba
 
+pytestmark = pytest.mark.slow  # trains a vanilla96 once per session (about 35 s on 2 cores)
+
 
 @pytest.fixture(scope="module")
 def predictor(trained_celeba: TrainedCeleba) -> Predictor:

@@ -89,17 +89,18 @@ class FaceResult:
         return self.crop_seconds + self.model_seconds
 
     def to_json(self, image: str) -> dict[str, Any]:
-        """One line of ``flmprep predict --json`` (schemas/prediction.schema.json)."""
+        """One line of ``flmprep predict --json`` (schemas/prediction.schema.json): pixels to
+        1/1000, seconds to the microsecond."""
         return {
             "schema": "flmprep.prediction/1",
             "image": image,
             "face": self.index,
-            "box": [float(v) for v in self.box],
+            "box": [round(float(v), 3) for v in self.box],
             "box_source": self.box_source,
-            "landmarks": [[float(x), float(y)] for x, y in self.landmarks],
+            "landmarks": [[round(float(x), 3), round(float(y), 3)] for x, y in self.landmarks],
             "iterations": self.iterations,
-            "shifts": self.shifts,
-            "seconds": self.seconds,
+            "shifts": [round(v, 3) for v in self.shifts],
+            "seconds": round(self.seconds, 6),
         }
 
 
