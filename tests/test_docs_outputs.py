@@ -88,9 +88,12 @@ def test_progress_redraws_rates_durations_and_paths_are_normalised(docs: ModuleT
     ]
 
 
-def test_a_block_using_a_pending_command_is_left_as_it_is(docs: ModuleType, tmp_path: Path) -> None:
+def test_a_block_using_a_pending_command_is_left_as_it_is(
+    docs: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(docs, "PENDING_COMMANDS", frozenset({"sketch"}))
     session = docs.Session.start(tmp_path, frozenset())
-    text = ("<!-- docs-output\n$ flmprep predict x.jpg --checkpoint c.pt\n-->\n"
+    text = ("<!-- docs-output\n$ flmprep sketch x.jpg --checkpoint c.pt\n-->\n"
             "as written\n<!-- end docs-output -->\n")
     outcome = docs.update_page(text, session, "page.md")
     assert (outcome.text, outcome.problems, outcome.skipped) == (text, (), 1)

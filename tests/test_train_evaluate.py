@@ -85,8 +85,14 @@ def test_evaluate_shares_train_options() -> None:
     def params(cmd: object) -> dict[str, dict[str, object]]:
         return {p.name: p.to_info_dict() for p in cmd.params if p.name}  # type: ignore[attr-defined]
 
-    shared = {"data", "batch_size", "workers", "amp"}
+    shared = {"batch_size", "workers", "amp"}
     ours, theirs = params(evaluate), params(train)
     assert shared <= set(ours)
     for name in shared:
         assert ours[name] == theirs[name], name
+    # --data is optional in evaluate (--dataset and --root are the other source), otherwise the same
+    differs = {"required", "help"}
+    assert {k: v for k, v in ours["data"].items() if k not in differs} == {
+        k: v for k, v in theirs["data"].items() if k not in differs
+    }
+    assert theirs["data"]["required"] and not ours["data"]["required"]

@@ -185,32 +185,42 @@ def faces_from_shards(
     """Up to ``limit`` distinct faces from the shards' sample JSON, landmarks mapped back to
     source pixels through the inverse of each sample's transform."""
     faces: dict[str, TrainingFace] = {}
-    for doc in _sample_docs(root, shard_paths):
-        source = doc["source"]
-        record = str(source.get("record") or (source["image"], source["face"]))
-        if record in faces:
-            continue
-        matrix = np.vstack([np.asarray(doc["transform"], dtype=np.float64), [0.0, 0.0, 1.0]])
-        inverse = np.linalg.inv(matrix)
-        pts = np.asarray(doc["landmarks"], dtype=np.float64)
-        points = pts @ inverse[:2, :2].T + inverse[:2, 2]
-        bbox = source.get("bbox")
-        faces[record] = TrainingFace(str(source["image"]), points, None if bbox is None else _box(bbox))
+    for where, doc in _sample_docs(root, shard_paths):
+        try:
+            record, face = _training_face(doc)
+        except (KeyError, TypeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise InferenceError(
+                f"{where}: expected source.image, transform and landmarks in the sample JSON, found {exc!r}"
+            ) from None
+        faces.setdefault(record, face)
         if len(faces) >= limit:
             break
     return list(faces.values())
+
+
+def _training_face(doc: dict[str, Any]) -> tuple[str, TrainingFace]:
+    """A sample's record name and its face with landmarks back in source pixels."""
+    source = doc["source"]
+    record = str(source.get("record") or (source["image"], source["face"]))
+    matrix = np.vstack([np.asarray(doc["transform"], dtype=np.float64), [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(matrix)
+    pts = np.asarray(doc["landmarks"], dtype=np.float64)
+    points = pts @ inverse[:2, :2].T + inverse[:2, 2]
+    bbox = source.get("bbox")
+    return record, TrainingFace(str(source["image"]), points, None if bbox is None else _box(bbox))
 
 
 def _box(values: Sequence[float]) -> Box:
     return float(values[0]), float(values[1]), float(values[2]), float(values[3])
 
 
-def _sample_docs(root: Path, shard_paths: Iterable[str]) -> Iterator[dict[str, Any]]:
+def _sample_docs(root: Path, shard_paths: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(``shard: key``, the sample JSON) of every sample of the shards."""
     for path in shard_paths:
         for sample in iter_samples(root / path):
             data = sample.get("json")
             if data is not None:
-                yield json.loads(data)
+                yield f"{root / path}: {sample.key}", json.loads(data)
 
 
 def haar_pairs(

@@ -263,13 +263,19 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
     return history
 
 
-def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any]:
-    """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.train.prediction``)."""
+def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any] | None:
+    """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.train.prediction``);
+    None, with a warning, for a dataset whose manifest or samples do not say how it was built."""
+    from flmprep.inference.errors import InferenceError
     from flmprep.train.prediction import prediction_metadata
 
     shards = [s.path for s in manifest.shards(cfg.train_split)]
     source_root = Path(cfg.source_root) if cfg.source_root else None
-    return prediction_metadata(manifest.root, shards, spec, source_root)
+    try:
+        return prediction_metadata(manifest.root, shards, spec, source_root)
+    except InferenceError as exc:
+        log.warning("checkpoints get no prediction metadata (flmprep predict cannot use them): %s", exc)
+        return None
 
 
 def _validate(
