@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
-from flmprep import augment, imageio
+from flmprep import augment, formats, imageio
 from flmprep.atomic import atomic_output
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
@@ -73,7 +73,8 @@ def recipe_of(cfg: BuildConfig) -> augment.Recipe:
 
 
 def codec_of(cfg: BuildConfig) -> SampleCodec:
-    return SampleCodec(cfg.image_format, cfg.quality, cfg.heatmaps, cfg.heatmap_size, cfg.sigma)
+    return SampleCodec(cfg.image_format, cfg.quality, cfg.heatmaps, cfg.heatmap_size, cfg.sigma,
+                       formats.attribute_names(cfg.dataset))
 
 
 def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
