@@ -101,6 +101,10 @@ class BuildConfig:
     samples_per_shard: int = _field(
         1000, "Samples per shard; every shard but a split's last holds exactly this many.", type=int,
         unset=True)
+    min_shards: int = _field(
+        1, "At least this many shards per split, samples spread evenly (sizes differ by at most one): "
+           "for readers that hand whole shards to ranks and workers. A split of fewer samples gets one "
+           "shard per sample.", type=click.IntRange(min=1))
     image_format: str = _field("jpg", "Codec of the output images.", type=click.Choice(IMAGE_FORMATS))
     quality: int = _field(95, "JPEG/WebP quality.", type=click.IntRange(1, 100))
     heatmaps: bool = _field(False, "Also store Gaussian heatmaps as a tiled uint8 PNG member KEY.hm.png.",
@@ -135,6 +139,7 @@ class BuildConfig:
             "recipe_config": self.make_recipe().to_json()["config"],
             "splits": None if self.splits is None else list(self.splits),
             "samples_per_shard": self.samples_per_shard,
+            "min_shards": self.min_shards,
             "image_format": self.image_format,
             "quality": self.quality,
             "heatmaps": self.heatmaps,
@@ -166,6 +171,7 @@ def _validate(cfg: BuildConfig) -> None:
         (cfg.image_format in IMAGE_FORMATS, "--image-format", "jpg, png or webp", cfg.image_format),
         (1 <= cfg.quality <= 100, "--quality", "an integer in 1..100", cfg.quality),
         (cfg.samples_per_shard >= 1, "--samples-per-shard", "a positive integer", cfg.samples_per_shard),
+        (cfg.min_shards >= 1, "--min-shards", "a positive integer", cfg.min_shards),
         (min(cfg.heatmap_size) >= 1, "--heatmap-size", "positive WxH", cfg.heatmap_size),
         (math.isfinite(cfg.sigma) and cfg.sigma > 0, "--sigma", "a positive number", cfg.sigma),
         (cfg.seed >= 0, "--seed", "a non-negative integer", cfg.seed),

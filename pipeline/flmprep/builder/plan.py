@@ -5,7 +5,9 @@ Rule: per split, records sorted by key are permuted with a seeded permutation; t
 (record, view 0..V-1) are laid end to end in that order and cut every ``samples_per_shard``
 samples. A record's views may straddle two shards; the shard holding its first view *owns*
 it (counts it, reports its reject). So every shard but a split's last holds exactly N samples,
-except when a record fails its full decode in ``build_shard`` (then its samples are missing).
+except when a record fails its full decode in ``build_shard`` (then its samples are missing),
+or when that would give fewer than ``min_shards`` shards: then the split is cut into
+``min_shards`` shards (at most one per sample) whose sizes differ by at most one.
 """
 
 from __future__ import annotations
@@ -89,6 +91,11 @@ class ShardTask:
     @property
     def sidecar_path(self) -> Path:
         return Path(self.config.out) / self.split / naming.shard_sidecar(self.index)
+
+    @property
+    def index_path(self) -> Path:
+        """The shard's DALI index, ``shard-NNNN.idx``."""
+        return Path(self.config.out) / self.split / naming.shard_index(self.index)
 
     @property
     def records(self) -> int:
@@ -237,6 +244,20 @@ def fingerprint(the_plan: Plan) -> str:
     return h.hexdigest()
 
 
+def shard_sizes(samples: int, per_shard: int, min_shards: int) -> list[int]:
+    """The sample counts of a split's shards: ``per_shard`` each but the last, unless that gives
+    fewer than ``min_shards`` shards; then ``min(min_shards, samples)`` near-equal ones (the first
+    ``samples % n`` one larger)."""
+    if samples <= 0:
+        return []
+    full, rest = divmod(samples, per_shard)
+    if full + (1 if rest else 0) >= min_shards:
+        return [per_shard] * full + ([rest] if rest else [])
+    n = min(min_shards, samples)
+    base, extra = divmod(samples, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
 def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: int) -> list[ShardTask]:
     ordered = sorted(probed, key=lambda r: r.key)
     keys = [r.key for r in ordered]
@@ -244,7 +265,7 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
         dup = next(k for k in keys if keys.count(k) > 1)
         raise ValueError(f"split {split!r}: expected unique record keys, found {dup!r} twice")
     perm = split_permutation(cfg.seed, split, len(ordered))
-    n = cfg.samples_per_shard
+    sizes = shard_sizes(len(ordered) * views, cfg.samples_per_shard, cfg.min_shards)
     tasks: list[ShardTask] = []
     items: list[ShardItem] = []
     filled = 0
@@ -253,15 +274,13 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
         assert r.record is not None
         start = 0
         while start < views:
-            take = min(views - start, n - filled)
+            take = min(views - start, sizes[len(tasks)] - filled)
             items.append(ShardItem(r.record, r.width, r.height, start, start + take, start == 0))
             start += take
             filled += take
-            if filled == n:
+            if filled == sizes[len(tasks)]:
                 tasks.append(ShardTask(split, len(tasks), cfg, tuple(items), filled))
                 items, filled = [], 0
-    if items:
-        tasks.append(ShardTask(split, len(tasks), cfg, tuple(items), filled))
     return tasks
 
 
