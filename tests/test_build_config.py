@@ -159,7 +159,8 @@ def test_resume_refuses_other_library_versions_and_names_them(tmp_path: Path) ->
 
 
 def test_min_shards_is_an_option_recorded_in_the_config(tmp_path: Path) -> None:
-    assert _parse(["--dataset", "celeba", "--root", str(tmp_path), "--out", str(tmp_path / "o")])["min_shards"] == 1
+    parsed = _parse(["--dataset", "celeba", "--root", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert parsed["min_shards"] == 1
     cfg = from_options(**_opts(tmp_path, min_shards=4))
     assert cfg.min_shards == 4 and cfg.to_json()["min_shards"] == 4
     assert cfg.hash() != from_options(**_opts(tmp_path)).hash()

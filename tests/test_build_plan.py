@@ -147,13 +147,15 @@ def test_group_count_is_a_multiple_of_the_slots() -> None:
 
 
 @given(samples=st.integers(0, 5000), per_shard=st.integers(1, 1200), min_shards=st.integers(1, 64))
-def test_shard_sizes_give_at_least_min_shards_spread_evenly(samples: int, per_shard: int, min_shards: int) -> None:
+def test_shard_sizes_give_at_least_min_shards_spread_evenly(samples: int, per_shard: int,
+                                                           min_shards: int) -> None:
     sizes = shard_sizes(samples, per_shard, min_shards)
     assert sum(sizes) == samples and all(s >= 1 for s in sizes)
     assert len(sizes) >= min(min_shards, samples)
     plain = -(-samples // per_shard)
     if plain >= min_shards:
-        assert sizes == [per_shard] * (samples // per_shard) + ([samples % per_shard] if samples % per_shard else [])
+        tail = [samples % per_shard] if samples % per_shard else []
+        assert sizes == [per_shard] * (samples // per_shard) + tail
     elif samples:
         assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 

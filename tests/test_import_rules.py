@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "imageio": BASE,
     "targets": BASE | {"imageio"},
     "shards": BASE | {"imageio", "targets", "schemes"},
+    "data": BASE | {"shards", "schemes", "imageio", "targets"},
     "train": BASE | {"shards", "schemes", "imageio", "targets", "data"},
 }
 
@@ -120,3 +121,18 @@ def test_the_rules_see_a_violation(tmp_path: Path) -> None:
                       "if TYPE_CHECKING:\n    from flmprep.augment import View\n")
     assert {"flmprep.builder", "flmprep.train"} <= _imports(module)
     assert "flmprep.augment" not in _imports(module)
+
+
+def test_the_data_api_imports_without_torch() -> None:
+    """``import flmprep.data`` (manifest, plans, the webdataset pipeline) works where torch is
+    absent; the torch parts say so only when asked for."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import flmprep.data as d\n"
+            "assert callable(d.webdataset_pipeline) and callable(d.open_dataset)\n"
+            "try:\n    d.LandmarkDataset\nexcept ImportError:\n    print('lazy')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "lazy"

@@ -41,7 +41,8 @@ def _shard(tmp_path: Path, payload: bytes = b"x" * 1000) -> tuple[Path, Path]:
     write_atomic(tar, payload)
     write_atomic(idx, b"v1.2 0\n")
     digest, size = file_sha256(tar)
-    index = IndexRef(idx.name, *reversed(file_sha256(idx)))
+    idx_sha, idx_size = file_sha256(idx)
+    index = IndexRef(idx.name, idx_size, idx_sha)
     reject = Reject("celeba_000003_f0", "truncated_image", "img_celeba/000003.jpg: cut", "list:5", "train")
     write_json_atomic(side, Sidecar("train", tar.name, 3, 2, size, digest, (reject,), index).to_json())
     return tar, side

@@ -219,9 +219,8 @@ def test_every_field_has_one_type_in_every_sample_of_every_split(recipe: str) ->
             record = _record(bbox=bbox, attributes=attrs, split=split)
             for view in range(2 if split == "train" else 1):
                 v = augment.render_view(rec, _pixels(), record, view=view, build_seed=2**40, split=split)
-                members = dict(encode_sample(naming.sample_key(record.key, view), record, split, (160, 140), v,
-                                             codec))
-                raw = members[f"{naming.sample_key(record.key, view)}.json"]
+                key = naming.sample_key(record.key, view)
+                raw = dict(encode_sample(key, record, split, (160, 140), v, codec))[f"{key}.json"]
                 doc = json.loads(raw)
                 jsonschema.validate(doc, SCHEMA)
                 assert b"null" not in raw and b"{}" not in raw and b"[]" not in raw

@@ -94,7 +94,8 @@ def test_sidecar_disagreement_and_absence(out: Path) -> None:
         "test/shard-0000.json: expected the shard's sidecar, found no file",
         "train/shard-0001.json: /samples: expected 3 (manifest), found 4",
         "train/shard-0001.json: /records: expected 3 (manifest), found 4",
-        "train/shard-0009.json: expected sidecars and indexes only next to listed shards, found an unlisted one",
+        "train/shard-0009.json: expected sidecars and indexes only next to listed shards, found an unlisted "
+        "one",
     ]
 
 

@@ -214,7 +214,8 @@ class _Checker:
             elif path.suffix == ".tar" and rel not in listed:
                 self.add(rel, "expected only shards listed in manifest.json, found an unlisted shard")
             elif _is_sidecar(path) and Path(rel).with_suffix(".tar").as_posix() not in listed:
-                self.add(rel, "expected sidecars and indexes only next to listed shards, found an unlisted one")
+                self.add(rel, "expected sidecars and indexes only next to listed shards, found an unlisted "
+                              "one")
 
     def rejects(self) -> None:
         path = self.root / REJECTS_FILE
@@ -243,7 +244,8 @@ class _Checker:
         path = self.root / CARD_FILE
         if not path.is_file():
             if self.manifest.schema != "flmprep.manifest/1":
-                self.warnings.append(f"{CARD_FILE}: no dataset card (datasets.load_dataset needs its file list)")
+                self.warnings.append(f"{CARD_FILE}: no dataset card (datasets.load_dataset needs its file "
+                                     "list)")
             return
         try:
             text = path.read_text("utf-8")

@@ -46,8 +46,8 @@ def _samples(members: Members) -> int:
 
 
 #: The ``versions`` a golden manifest records.
-VERSIONS = {"flmprep": "0.1.0", "python": "3.11.7", "numpy": "2.4.6", "opencv": "5.1.0", "simplejpeg": "1.9.0",
-            "libjpeg-turbo": "3.1.2", "pillow": "13.0.0"}
+VERSIONS = {"flmprep": "0.1.0", "python": "3.11.7", "numpy": "2.4.6", "opencv": "5.1.0",
+            "simplejpeg": "1.9.0", "libjpeg-turbo": "3.1.2", "pillow": "13.0.0"}
 
 
 def dali_index(data: bytes) -> bytes:
@@ -91,7 +91,8 @@ def write_dataset(
                                      "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             sidecar: dict[str, Any] = {"schema": "flmprep.shard/1", "split": split, "name": name,
                                        "samples": count, "records": count, "bytes": len(data),
-                                       "sha256": entry["sha256"], "rejects": {"by_reason": {}}, "rejected": []}
+                                       "sha256": entry["sha256"], "rejects": {"by_reason": {}},
+                                       "rejected": []}
             if not legacy:
                 index = dali_index(data)
                 (out / split / f"shard-{n:04d}.idx").write_bytes(index)

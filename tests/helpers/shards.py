@@ -16,7 +16,8 @@ from flmprep.schemes import get_scheme
 from tests.helpers import golden
 from tests.helpers.golden import Members, dumps, tar_bytes, write_shard
 
-__all__ = ["Members", "as_v1", "dumps", "sample_doc", "sample_members", "shard_members", "tar_bytes", "write_dataset",
+__all__ = ["Members", "as_v1", "dumps", "sample_doc", "sample_members", "shard_members", "tar_bytes",
+           "write_dataset",
            "write_shard"]
 
 

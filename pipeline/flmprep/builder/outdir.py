@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = ".flmprep-build.json"
 STATE_SCHEMA = "flmprep.build-state/1"
 ROOT_FILES = ("manifest.json", "rejects.jsonl", CARD_FILE, STATE_FILE)
-_ROOT_TMP = re.compile(r"^(manifest\.json|rejects\.jsonl|README\.md|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
+_ROOT_TMP = re.compile(
+    r"^(manifest\.json|rejects\.jsonl|README\.md|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
 _SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 

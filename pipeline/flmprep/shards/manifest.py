@@ -158,7 +158,8 @@ def check_shard(tar: Path, sidecar: Path) -> str | None:
     if not index.is_file():
         return f"{index}: missing"
     if file_sha256(index) != (side.index.sha256, side.index.bytes):
-        return f"{index}: expected sha256 {side.index.sha256} and {side.index.bytes} bytes (sidecar), found others"
+        return (f"{index}: expected sha256 {side.index.sha256} and {side.index.bytes} bytes (sidecar), "
+                "found others")
     return None
 
 
