@@ -69,17 +69,24 @@ def decode_sample(raw: RawSample, *, heatmaps: bool = False) -> dict[str, Any]:
     return out
 
 
+#: Uniform draws the shuffle takes from its generator at a time (one numpy call per block).
+_DRAWS = 1024
+
+
 def shuffled(items: Iterator[T], size: int, rng: np.random.Generator) -> Iterator[T]:
     """Buffer shuffle: keep ``size`` items, emit a random one for each new arrival, then drain."""
     if size <= 1:
         yield from items
         return
     buffer: list[T] = []
+    draws: list[float] = []
     for item in items:
         if len(buffer) < size:
             buffer.append(item)
             continue
-        i = int(rng.integers(len(buffer)))
+        if not draws:
+            draws = rng.random(_DRAWS).tolist()[::-1]
+        i = int(draws.pop() * len(buffer))
         buffer[i], item = item, buffer[i]
         yield item
     order = rng.permutation(len(buffer))

@@ -26,13 +26,13 @@ from flmprep.shards.sample import HEATMAP_MEMBER
 Handler = Callable[[str, bytes], Any]
 
 
-def handlers(num_points: int) -> list[Handler]:
+def handlers(num_points: int, image_formats: tuple[str, ...] = IMAGE_EXTS) -> list[Handler]:
     """WebDataset decoders for flmprep members: ``hm.png`` (first: ``png`` would match it too),
-    the images and the JSON."""
+    the JSON and the images of ``image_formats`` (a build has one: its ``image_format``)."""
     return [
         wds.handle_extension(HEATMAP_MEMBER, partial(decode_heatmaps, num_points=num_points)),
-        *(wds.handle_extension(ext, partial(decode_image_bytes, ext=ext)) for ext in IMAGE_EXTS),
         wds.handle_extension("json", partial(parse_sample_json, where="webdataset sample")),
+        *(wds.handle_extension(ext, partial(decode_image_bytes, ext=ext)) for ext in image_formats),
     ]
 
 
@@ -57,22 +57,23 @@ class _Share:
         for seg in self.plan().segments:
             yield {"url": str(self.root / seg.path)}
 
-    def select(self, samples: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Stage after the tar reader: only this share's sample range of each shard."""
-        ranges = {str(self.root / seg.path): (seg.start, seg.stop) for seg in self.plan().segments}
-        url, count = None, 0
+    def samples(self, samples: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Stage after the tar reader: only this share's sample range of each shard, shuffled in
+        the buffer ``LandmarkDataset`` uses (same seed, same order)."""
+        plan = self.plan()
+        rng = np.random.default_rng([self.seed, self.epoch, plan.rank, plan.worker])
+        return shuffled(self._selected(samples, plan), self.shuffle_buffer, rng)
+
+    def _selected(self, samples: Iterator[dict[str, Any]], plan: WorkerPlan) -> Iterator[dict[str, Any]]:
+        ranges = {str(self.root / seg.path): (seg.start, seg.stop) for seg in plan.segments}
+        url, count, start, stop = "", 0, 0, 0
         for sample in samples:
             if sample["__url__"] != url:
-                url, count = str(sample["__url__"]), 0
-            start, stop = ranges[str(url)]
+                url, count = sample["__url__"], 0
+                start, stop = ranges[url]
             if start <= count < stop:
                 yield sample
             count += 1
-
-    def shuffled(self, samples: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        plan = self.plan()
-        rng = np.random.default_rng([self.seed, self.epoch, plan.rank, plan.worker])
-        return shuffled(samples, self.shuffle_buffer, rng)
 
 
 def to_sample(sample: dict[str, Any], heatmaps: bool) -> dict[str, Any]:
@@ -111,7 +112,8 @@ def webdataset_pipeline(data: str | Path | BuiltDataset, split: str = "train", *
     with_maps = built.has_heatmaps if heatmaps is None else heatmaps
     pipeline = wds.WebDataset(built.urls(split), shardshuffle=False, nodesplitter=share.urls,
                               workersplitter=None, empty_check=False)
-    pipeline = pipeline.compose(share.select).compose(share.shuffled)
-    if not with_maps:
+    pipeline = pipeline.compose(share.samples)
+    if built.has_heatmaps and not with_maps:
         pipeline = pipeline.map(_without_heatmaps)
-    return pipeline.decode(*handlers(built.num_points)).map(partial(to_sample, heatmaps=with_maps))
+    formats = (str(built.manifest.config.get("image_format", "jpg")),)
+    return pipeline.decode(*handlers(built.num_points, formats)).map(partial(to_sample, heatmaps=with_maps))
