@@ -61,6 +61,7 @@ def _tiles(data: bytes, k: int) -> np.ndarray:
     """Hand-written heatmap decoder: the grey tile sheet cut into [K, h, w] floats."""
     cols, rows = tile_grid(k)
     grey = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert grey is not None
     h, w = grey.shape[0] // rows, grey.shape[1] // cols
     return (grey.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(-1, h, w)[:k]
             .astype(np.float32) / 255)
@@ -92,7 +93,8 @@ def obvious(urls: list[str], heatmaps: bool) -> wds.WebDataset:
 
 def _collate_obvious(batch: list[tuple[Any, ...]]) -> Any:
     """Images (and heatmap images) stacked, landmarks as tensors."""
-    arrays = [torch.stack([torch.from_numpy(sample[i]) for sample in batch]) for i in range(len(batch[0]) - 1)]
+    images = range(len(batch[0]) - 1)
+    arrays = [torch.stack([torch.from_numpy(sample[i]) for sample in batch]) for i in images]
     return arrays, torch.tensor([sample[-1]["landmarks"] for sample in batch])
 
 
@@ -132,12 +134,14 @@ def rates(out: Path, heatmaps: bool) -> list[list[str]]:
     base = measured["hand-tuned webdataset"]
     size = open_dataset(out).manifest.config["recipe_config"]["out_size"]
     label = f"{size}×{size}" + (" + heatmaps" if heatmaps else "")
-    return [[label, name, f"{count}", f"{rate:,.0f}", f"{rate / base:.2f}"] for name, rate in measured.items()]
+    return [[label, name, f"{count}", f"{rate:,.0f}", f"{rate / base:.2f}"]
+            for name, rate in measured.items()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=120, help="Synthetic WFLW images (about 1.3 faces each).")
+    parser.add_argument("--images", type=int, default=120,
+                        help="Synthetic WFLW images (about 1.3 faces each).")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -38,7 +38,9 @@ def test_every_marked_snippet_runs(tmp_path: Path) -> None:
     for n, (run, language, code) in enumerate(blocks()):
         if not run:
             continue
-        command = ["bash", "-euo", "pipefail", "-c", code] if language == "bash" else [sys.executable, "-c", code]
+        command = (["bash", "-euo", "pipefail", "-c", code] if language == "bash"
+                   else [sys.executable, "-c", code])
         done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
                               check=False)
-        assert done.returncode == 0, f"block {n} ({language}):\n{code}\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
+        output = done.stdout[-2000:] + done.stderr[-4000:]
+        assert done.returncode == 0, f"block {n} ({language}):\n{code}\n{output}"

@@ -4,26 +4,22 @@ DALI index against the standard library's ``tarfile``. One small WFLW build with
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder: never ask the hub
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+from click.testing import CliRunner
+from torch.utils.data import DataLoader
 
-import datasets  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-
-from flmprep.cli import main as cli  # noqa: E402
-from flmprep.data import LandmarkDataModule, LandmarkDataset, make_loader, open_dataset  # noqa: E402
-from flmprep.data import webdataset_pipeline  # noqa: E402
-from flmprep.jsonio import parse_json  # noqa: E402
-from flmprep.verify import verify_output  # noqa: E402
+from flmprep.cli import main as cli
+from flmprep.data import LandmarkDataModule, LandmarkDataset, make_loader, open_dataset, webdataset_pipeline
+from flmprep.jsonio import parse_json
+from flmprep.verify import verify_output
 
 
 def build_wflw(tmp: Path, *extra: str, n: int = 24) -> Path:
@@ -63,7 +59,8 @@ def test_the_build_verifies_with_its_card_and_indexes(wflw: Path) -> None:
                                                                   "shard-0000.tar"]
 
 
-def test_datasets_loads_every_split_normal_and_streaming_and_writes_parquet(wflw: Path, tmp_path: Path) -> None:
+def test_datasets_loads_every_split_normal_and_streaming_and_writes_parquet(wflw: Path,
+                                                                            tmp_path: Path) -> None:
     built = open_dataset(wflw)
     loaded = datasets.load_dataset(str(wflw), cache_dir=str(tmp_path / "hf"))
     assert sorted(loaded) == ["test", "train"]  # the card's configs: sidecars, indexes, manifest not read
@@ -106,7 +103,7 @@ def test_webdataset_pipeline_and_torch_dataset_agree_on_two_ranks(wflw: Path, sp
     batch = 2 if split == "train" else 1
     seen: list[str] = []
     for rank in range(2):
-        options = dict(batch_size=batch, rank=rank, world=2, seed=4, epoch=1)
+        options: dict[str, Any] = dict(batch_size=batch, rank=rank, world=2, seed=4, epoch=1)
         ours = list(LandmarkDataset(wflw, split, **options))
         theirs = list(webdataset_pipeline(wflw, split, **options))
         assert len(ours) == len(theirs) >= 1
@@ -168,7 +165,9 @@ def test_every_index_entry_is_the_tar_members_offset_and_size(wflw: Path) -> Non
             assert lines[0] == f"v1.2 {len({m.name.split('.')[0] for m in members})}"
             fields = [f for line in lines[1:] for f in line.split(" ")]
             listed = [tuple(fields[i:i + 4]) for i in range(0, len(fields), 4)]
-            assert listed == [(m.name.split(".", 1)[1], str(m.offset_data), str(m.size), m.name) for m in members]
+            tarfile_view = [(m.name.split(".", 1)[1], str(m.offset_data), str(m.size), m.name)
+                            for m in members]
+            assert listed == tarfile_view
             data = Path(url).read_bytes()  # each (offset, size) holds the member's bytes
             for (_, offset, size, _), payload in zip(listed, payloads, strict=True):
                 assert data[int(offset):int(offset) + int(size)] == payload
