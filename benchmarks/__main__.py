@@ -7,12 +7,14 @@ import sys
 
 ALL = (
     "bench_codecs",
+    "bench_choices",
     "bench_recipes",
     "bench_build_local",
     "bench_inspect",
     "bench_loader",
     "bench_data",
     "bench_memory",
+    "bench_train",
     "bench_build_spark",
 )
 

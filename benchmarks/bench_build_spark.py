@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -38,24 +37,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CROPS = 20
 SIZE = 96
-LOG_LINE = r"^(\S+ \S+) INFO flmprep\.jobs\.build_shards: "
 
 
 @dataclass(frozen=True)
 class SparkRun:
-    """One spark-submit run: wall seconds, seconds until the Spark context was up, seconds of
-    reading + probing + planning, of the shard stage, and of finalize + shutdown; samples written."""
+    """One spark-submit run: wall seconds, the driver's stages (`flmprep.builder.driver.Stages`, from
+    its "stages:" log line) and the samples written. `before_python` is the wall time the driver's
+    stages do not cover: spark-submit's JVM start, Python's start and imports, interpreter exit."""
 
     wall: float
-    startup: float
-    probe: float
-    stage: float
-    tail: float
+    stages: dict[str, float]
     samples: int
 
     @property
     def rate(self) -> float:
         return self.samples / self.wall
+
+    @property
+    def before_python(self) -> float:
+        return self.wall - sum(v for k, v in self.stages.items() if k != "read")
 
 
 def synth(data: Path, n: int) -> Path:
@@ -92,7 +92,7 @@ def bare_kernel(data: Path, images: int) -> float:
 
 
 def spark_build(data: Path, out: Path, master: str, log: Path) -> SparkRun:
-    """Run the job once; the start-up time is read from the driver's "Spark context up" log line."""
+    """Run the job once; the stages come from the driver's "stages:" log line."""
     cmd = [str(BIN / "spark-submit"), "--master", master, "--conf", "spark.ui.enabled=false",
            str(ROOT / "jobs" / "build_shards.py"), "--dataset", "celeba", "--crops", str(CROPS),
            "--root", str(data), "--out", str(out), "--overwrite"]
@@ -102,18 +102,21 @@ def spark_build(data: Path, out: Path, master: str, log: Path) -> SparkRun:
     with log.open("wb") as fh:
         subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
     wall = time.time() - t0
-    text = log.read_text("utf-8", "replace")
-    up, building, built = (log_time(text, what, log) for what in ("Spark context up", "building", "built"))
     samples = json.loads((out / "manifest.json").read_bytes())["totals"]["samples"]
-    return SparkRun(wall, up - t0, building - up, built - building, t0 + wall - built, int(samples))
+    return SparkRun(wall, stages_of(log.read_text("utf-8", "replace"), log), int(samples))
 
 
-def log_time(text: str, message: str, log: Path) -> float:
-    """Unix time of the driver's first log line starting with `message`."""
-    match = re.search(LOG_LINE + re.escape(message), text, re.M)
-    if match is None:
-        raise RuntimeError(f"{log}: expected a log line {message!r}, found none")
-    return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+STAGE_NAMES = {"start-up": "startup", "reading annotations alongside": "read", "probe": "probe",
+               "plan": "plan", "shards": "shards", "shutdown": "shutdown", "finalize": "finalize"}
+
+
+def stages_of(text: str, log: Path) -> dict[str, float]:
+    """The driver's stage seconds from its "stages: start-up 1.23 s (...), probe ..." line."""
+    line = next((ln for ln in text.splitlines() if "flmprep.builder.driver: stages:" in ln), None)
+    if line is None:
+        raise RuntimeError(f"{log}: expected the driver's 'stages:' log line, found none")
+    found = dict(re.findall(r"([a-z][a-z -]*?) (\d+\.\d+) s", line.split("stages:", 1)[1]))
+    return {STAGE_NAMES[k.strip(" (")]: float(v) for k, v in found.items() if k.strip(" (") in STAGE_NAMES}
 
 
 def library_rate(data: Path, work: Path, shards: int = 3) -> float:
@@ -155,16 +158,17 @@ def main() -> None:
     print(f"bare kernel, 1 core:            {kernel:,.0f} / {kernel_after:,.0f} samples/s (before / after)")
     print(f"2 × bare kernel:                {two_cores:,.0f} samples/s")
     print(f"ratio end-to-end / 2 × kernel:  {run.rate / two_cores:.2f} (target ≥ 0.8)")
-    share = 100 * run.startup / run.wall
-    print(f"JVM + context start-up:         {run.startup:.1f} s = {share:.0f} % of the wall")
-    print(f"read + probe + plan:            {run.probe:.1f} s after the context is up "
-          "(local mode probes in the driver)")
-    print(f"finalize + Spark shutdown:      {run.tail:.1f} s")
-    after = run.samples / max(run.wall - run.startup, 1e-9)
-    print(f"after start-up:                 {after:,.0f} samples/s, ratio {after / two_cores:.2f}")
-    stage = run.samples / run.stage
-    print(f"shard stage alone:              {stage:,.0f} samples/s in {run.stage:.1f} s, "
-          f"ratio {stage / two_cores:.2f}")
+    st = run.stages
+    print(f"spark-submit + Python start-up: {run.before_python:.1f} s = "
+          f"{100 * run.before_python / run.wall:.0f} % of the wall (JVM launch, imports, exit)")
+    print(f"Spark context start-up:         {st['startup']:.1f} s (annotations read alongside in "
+          f"{st['read']:.1f} s)")
+    print(f"probe + plan after start-up:    {st['probe'] + st['plan']:.1f} s")
+    stage = run.samples / st["shards"]
+    print(f"shard stage:                    {st['shards']:.1f} s, {stage:,.0f} samples/s = "
+          f"{stage / (2 * library):.2f} × 2 × in-process build_shard (target ≥ 0.9), "
+          f"{stage / two_cores:.2f} × 2 × kernel")
+    print(f"shutdown + finalize:            {st['shutdown']:.1f} + {st['finalize']:.1f} s")
     print(f"build_shard, 1 core, in-process: {library:,.0f} samples/s = "
           f"{library / kernel:.2f} × the bare kernel")
 

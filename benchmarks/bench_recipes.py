@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks._common import machine, table
 from flmprep import imageio
-from flmprep.augment import Recipe, get_recipe, render_view
+from flmprep.augment import Recipe, ViewPlan, apply_plan, get_recipe, plan_record
 from flmprep.records import FaceRecord
 from flmprep.synth.faces import template
 
@@ -61,15 +61,14 @@ def source(case: Case) -> tuple[bytes, FaceRecord]:
     return imageio.encode(pixels, "jpg", 95), rec
 
 
-def recipe_unit(recipe: Recipe, data: bytes, rec: FaceRecord) -> int:
-    """Decode once, render and encode every training view; returns the samples made."""
-    pixels = imageio.decode(data).pixels
-    views = recipe.num_views("train")
-    for v in range(views):
-        imageio.encode(
-            render_view(recipe, pixels, rec, view=v, build_seed=1, split="train").pixels, "jpg", 95
-        )
-    return views
+def recipe_unit(recipe: Recipe, data: bytes, rec: FaceRecord, size: tuple[int, int]) -> int:
+    """Plan every training view, decode once (RGBX for several views, as the shard builder
+    does), render and encode each view; returns the samples made."""
+    face, plans = plan_record(recipe, rec, size, build_seed=1, split="train")
+    pixels = imageio.decode(data, channels=4 if len(plans) > 1 else 3).pixels
+    for plan in plans:
+        imageio.encode(apply_plan(recipe, pixels, rec, face.points, plan).pixels, "jpg", 95)
+    return len(plans)
 
 
 def bare_unit(data: bytes, matrices: list[np.ndarray], out: int) -> int:
@@ -105,23 +104,23 @@ def albumentations_unit(pipe: A.Compose, data: bytes, rec: FaceRecord, boxes: li
     return len(boxes)
 
 
-def crop_boxes(recipe: Recipe, data: bytes, rec: FaceRecord) -> list[list[int]]:
-    """The recipe's own crop boxes (integer pixels), so albumentations crops the same sizes."""
-    pixels = imageio.decode(data).pixels
+def view_plans(recipe: Recipe, rec: FaceRecord, size: tuple[int, int]) -> list[ViewPlan]:
+    """The recipe's training views of ``rec`` (pixel-free)."""
+    return plan_record(recipe, rec, size, build_seed=1, split="train")[1]
+
+
+def crop_boxes(plans: list[ViewPlan], size: tuple[int, int]) -> list[list[int]]:
+    """The views' crop boxes (integer pixels), so albumentations crops the same sizes."""
     boxes = []
-    for v in range(recipe.num_views("train")):
-        p = render_view(recipe, pixels, rec, view=v, build_seed=1, split="train").params
-        x0, y0, x1, y1 = (round(b) for b in p.box)
-        w, h = pixels.shape[1], pixels.shape[0]
-        boxes.append([max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)])
+    for plan in plans:
+        x0, y0, x1, y1 = (round(b) for b in plan.params.box)
+        boxes.append([max(x0, 0), max(y0, 0), min(x1, size[0]), min(y1, size[1])])
     return boxes
 
 
-def view_matrices(recipe: Recipe, data: bytes, rec: FaceRecord) -> list[np.ndarray]:
-    """The 2×3 matrices of the recipe's training views: the bare kernel warps the same crops."""
-    pixels = imageio.decode(data).pixels
-    views = range(recipe.num_views("train"))
-    return [render_view(recipe, pixels, rec, view=v, build_seed=1, split="train").matrix[:2] for v in views]
+def view_matrices(plans: list[ViewPlan]) -> list[np.ndarray]:
+    """The views' 2×3 source → output matrices: the bare kernel warps the same crops."""
+    return [plan.params.matrix()[:2] for plan in plans]
 
 
 def interleaved_rates(
@@ -153,14 +152,15 @@ def bench_case(case: Case, seconds: float) -> list[str]:
     plain = get_recipe(case.recipe)
     jitter = get_recipe(case.recipe, photometric=True)
     views = plain.num_views("train")
-    matrices = view_matrices(plain, data, rec)
+    plans = view_plans(plain, rec, case.size)
+    matrices = view_matrices(plans)
     pipe = albumentations_pipeline(plain)
-    boxes = crop_boxes(plain, data, rec)
+    boxes = crop_boxes(plans, case.size)
     rates = interleaved_rates(
         {
             "bare": lambda: bare_unit(data, matrices, plain.config.out_size),
-            "recipe": lambda: recipe_unit(plain, data, rec),
-            "recipe+photometric": lambda: recipe_unit(jitter, data, rec),
+            "recipe": lambda: recipe_unit(plain, data, rec, case.size),
+            "recipe+photometric": lambda: recipe_unit(jitter, data, rec, case.size),
             "albumentations": lambda: albumentations_unit(pipe, data, rec, boxes),
         },
         seconds,

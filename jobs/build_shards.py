@@ -27,12 +27,13 @@ from pyspark.java_gateway import launch_gateway
 from flmprep.builder import config, plan, shard, worker
 from flmprep.builder.progress import Progress
 from flmprep.cli.build_cmd import run_and_exit
+from flmprep.cli.errors import GuardedCommand, exit_table
 
 log = logging.getLogger("flmprep.jobs.build_shards")
 
 #: Default --shards-per-task.
 SHARDS_PER_TASK = 8
-#: Local mode probes up to this many records in the driver (~2 s at ~40 µs a record).
+#: Local mode probes up to this many records in the driver, while the Spark context starts.
 DRIVER_PROBE_MAX = 50_000
 
 
@@ -139,8 +140,8 @@ class ProgressThread(threading.Thread):
 class SparkEngine:
     """The Spark engine of the build driver. `start` launches spark-submit's JVM (its
     spark.master is then known), then the context; in local mode with at most DRIVER_PROBE_MAX
-    records the driver probes them itself while the context starts (~40 µs a record, less than
-    a first Spark job costs); otherwise probing is a Spark job."""
+    records the driver probes them itself while the context starts (cheaper than a first Spark
+    job); otherwise probing is a Spark job."""
 
     def __init__(self, conf: SparkConf, shards_per_task: int = SHARDS_PER_TASK) -> None:
         self.conf, self.shards_per_task = conf, shards_per_task
@@ -184,8 +185,8 @@ class SparkEngine:
         return self.sc.parallelize(list(tasks), len(tasks)).map(plan.run_probe).collect()
 
     def map_shards(self, tasks: Sequence[plan.ShardTask], progress: Progress) -> list[shard.ShardOutcome]:
-        """One Spark task per group of up to `shards_per_task` shards (a Spark task costs ~25 ms of
-        overhead in local mode), groups balanced by estimated cost and started longest first."""
+        """One Spark task per group of up to `shards_per_task` shards (each Spark task has a fixed
+        overhead), groups balanced by estimated cost and started longest first."""
         sc = self.sc
         groups = plan.task_groups(tasks, plan.group_count(len(tasks), sc.defaultParallelism,
                                                           self.shards_per_task))
@@ -200,7 +201,8 @@ class SparkEngine:
             feed.stop()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.command("build_shards", cls=GuardedCommand, prog="build_shards", epilog=exit_table(),
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @config.build_options
 @click.option("--master", default=None, metavar="URL",
               help="Spark master: local[N], spark://HOST:PORT, yarn, k8s://... (default: spark.master from "
@@ -215,9 +217,7 @@ def main(master: str | None, spark_conf: tuple[str, ...], shards_per_task: int, 
          **options: Any) -> None:
     """Build WebDataset shards from a dataset's native files with Spark.
 
-    Same options, plan and bytes as `flmprep build`. Exit status: 0 ok; 1 on a bad record under
-    --on-error fail or unusable input; 2 on bad options; 3 when rejected/input records exceed
-    --max-reject-ratio (after writing everything).
+    Same options, plan and bytes as `flmprep build`.
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -134,6 +134,27 @@ def test_square_recipes_centre_and_jitter(face: tuple[np.ndarray, tuple[int, int
     )
 
 
+@settings(max_examples=200, deadline=None)
+@given(faces(), uniforms)
+def test_celeba_is_wflw_that_keeps_points_inside(
+    face: tuple[np.ndarray, tuple[int, int]], u: list[float]
+) -> None:
+    """With the same settings, the two landmark-box recipes plan the same crop unless wflw's
+    would leave a point within one output pixel of the edge; celeba's then holds them all."""
+    pts, size = face
+    preset = {"out_size": 96, "box_scale": 1.2, "scale_jitter": 0.1, "shift_jitter": 0.2, "max_angle": 30.0,
+              "flip_prob": 0.0}
+    f = Face.of(record(pts), pts, size)
+    loose, kept = get_recipe("wflw", **preset).plan(f, u), get_recipe("celeba", **preset).plan(f, u)
+    moved = out_points(loose.matrix(), pts)
+    inside = (moved >= 0.5 + 1e-6).all() and (moved <= 96 - 1.5 - 1e-6).all()
+    if inside:
+        assert kept == loose
+    else:
+        moved = out_points(kept.matrix(), pts)
+        assert (moved >= 0.5 - 1e-6).all() and (moved <= 96 - 1.5 + 1e-6).all()
+
+
 def test_300w_crops_to_the_face_box_edges() -> None:
     pts = np.array([[50.0, 60.0], [90.0, 60.0], [70.0, 100.0]])
     rec = FaceRecord(

@@ -211,3 +211,13 @@ def test_augment_error_reasons_are_checked() -> None:
     assert AugmentError("image_too_small", "m").reason == "image_too_small"
     with pytest.raises(ValueError, match="expected one of"):
         AugmentError("too_small", "m")
+
+
+def test_an_option_without_effect_is_refused() -> None:
+    from flmprep.augment import get_recipe
+    from flmprep.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"recipe option hue: expected --photometric with it"):
+        get_recipe("celeba", hue=0.1)
+    assert get_recipe("celeba", hue=0.1, photometric=True).config.hue == 0.1
+    assert get_recipe("celeba", photometric=False).config.photometric is False

@@ -80,3 +80,15 @@ def test_preview_refuses_bad_options(
     )
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_preview_refuses_an_extension_it_cannot_write(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from flmprep.cli.preview_cmd import preview
+
+    (tmp_path / "data").mkdir()
+    result = CliRunner().invoke(preview, ["celeba", str(tmp_path / "data"), "--recipe", "celeba",
+                                          "--out", str(tmp_path / "p.gif")])
+    assert result.exit_code == 2 and "expected a file ending in .png, .jpg, .jpeg" in result.output
+    assert not (tmp_path / "p.gif").exists()

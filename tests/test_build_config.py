@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from flmprep.builder.config import (
     BuildConfig,
     build_options,
-    estimate_sample_bytes,
     from_options,
 )
 from flmprep.builder.outdir import STATE_FILE, read_state
@@ -73,11 +72,10 @@ def test_options_give_a_resolved_config(tmp_path: Path) -> None:
     assert from_options(**{**kwargs, "seed": 1}).hash() != cfg.hash()
 
 
-def test_shard_bytes_becomes_a_sample_count(tmp_path: Path) -> None:
+def test_shard_bytes_is_kept_for_the_driver_to_resolve(tmp_path: Path) -> None:
     cfg = from_options(**_opts(tmp_path, shard_bytes=10_000_000))
-    per = estimate_sample_bytes(cfg)
-    assert cfg.samples_per_shard == 10_000_000 // per
-    assert cfg.to_json()["samples_per_shard"] == cfg.samples_per_shard
+    assert cfg.shard_bytes == 10_000_000 and cfg.to_json()["shard_bytes"] == 10_000_000
+    assert "shard_bytes" not in from_options(**_opts(tmp_path)).to_json()  # older configs hash the same
     with pytest.raises(ConfigError, match="at most one of them, found both"):
         from_options(**_opts(tmp_path, shard_bytes=100, samples_per_shard=5))
 

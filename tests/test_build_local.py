@@ -94,7 +94,7 @@ def test_rejects_over_the_ratio_exit_3_after_writing_everything(tmp_path: Path) 
     ok = _build(root, tmp_path / "out2", "--max-reject-ratio", "0.2")
     assert ok.returncode == 0
     fail = _build(root, tmp_path / "out3", "--on-error", "fail", check=False)
-    assert fail.returncode == 1
+    assert fail.returncode == 2  # an input error (cli.errors)
     assert "celeba_000003_f0" in fail.stderr or "list_landmarks_celeba.txt: line 5" in fail.stderr
 
 

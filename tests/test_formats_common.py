@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from flmprep.errors import AnnotationError
 from flmprep.formats import DATASETS, read_dataset, scheme_of
-from flmprep.formats._common import PathGuard, parse_floats, parse_ints, record_key
+from flmprep.formats._common import parse_floats, parse_ints, record_key
+from flmprep.formats._paths import PathGuard
 
 
 def test_record_key_examples() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from flmprep.errors import AnnotationError
 from flmprep.formats import read_dataset
+from flmprep.formats._common import ReadContext
 from flmprep.formats.pts import parse_pts
 from flmprep.records import FaceRecord, ReadReport
 
@@ -28,6 +29,10 @@ def _place(root: Path, rel: str, source: Path | bytes, image_ext: str | None = "
     return path
 
 
+def _parse(path: Path) -> np.ndarray:
+    return parse_pts(ReadContext(path.parent, "pts", "ibug68", ReadReport(), "fail"), path)
+
+
 def _read(root: Path, on_error: str = "fail") -> tuple[list[FaceRecord], ReadReport]:
     report = ReadReport()
     return list(read_dataset("pts", root, on_error=on_error, report=report)), report  # type: ignore[arg-type]
@@ -37,7 +42,7 @@ def _read(root: Path, on_error: str = "fail") -> tuple[list[FaceRecord], ReadRep
     "source", [EINSTEIN, TAKEO, INDOOR], ids=["no-final-newline", "final-newline", "one-space"]
 )
 def test_real_files_parse_and_become_zero_based(source: Path) -> None:
-    pts = parse_pts(source)
+    pts = _parse(source)
     assert pts.shape == (68, 2) and pts.dtype == np.float32
     first = source.read_text().splitlines()[3].split()
     assert pts[0].tolist() == [np.float32(float(first[0]) - 1), np.float32(float(first[1]) - 1)]
@@ -120,14 +125,14 @@ def test_point_line_errors(tmp_path: Path) -> None:
         "line 11: expected 2 numbers 'x y', found 1 in '12.5'",
         "line 11: expected a number for a coordinate, found '1x'",
         "line 71: expected 68 points before '}', found 67",
-        "line 3: expected finite landmark coordinates, found point 7 = (nan, 3.0)",
+        "line 11: expected finite landmark coordinates (within float32's range), found point 7 = (nan, 3.0)",
     ]
     assert [r.reason for r in report.rejects][-1] == "nonfinite_landmarks"
 
 
 def test_npoints_spelling_and_spacing(tmp_path: Path) -> None:
     path = _place(tmp_path, "x.pts", _variant("n_points:  68", "npoints:68"))
-    assert parse_pts(path).shape == (68, 2)
+    assert _parse(path).shape == (68, 2)
 
 
 def test_symlinked_image_outside_the_root(tmp_path: Path) -> None:

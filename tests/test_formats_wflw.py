@@ -117,7 +117,7 @@ def _bad(index: int, value: str) -> str:
         (
             _bad(7, "nan"),
             "nonfinite_landmarks",
-            r"line 2: expected finite landmark coordinates, found point 3",
+            r"line 2: expected finite landmark coordinates \(within float32's range\), found point 3",
         ),
         (_bad(9, "-inf"), "nonfinite_landmarks", r"found point 4 = \(.*, -inf\)"),
         (_bad(197, "24.5"), "bad_annotation", "expected an integer rect value, found '24.5'"),

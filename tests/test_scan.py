@@ -86,7 +86,7 @@ def test_cli_text_json_and_records(tmp_path: Path) -> None:
 def test_cli_fail_mode_names_the_bad_element(tmp_path: Path) -> None:
     root = _dlib_copy(tmp_path, break_test_box=True)
     result = CliRunner().invoke(main, ["scan", "300w", str(root), "--on-error", "fail"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an input error (cli.errors)
     assert "testing_with_face_landmarks.xml: line " in result.output
     assert "<part name='5x'>" in result.output and "expected a part name 00…67, found '5x'" in result.output
 

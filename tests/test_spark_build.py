@@ -148,7 +148,7 @@ def test_driver_sigkill_then_resume(work: Path, dataset: Path, reference: dict[s
 
 def test_undecodable_image_under_on_error_fail_names_the_record(work: Path, dataset: Path) -> None:
     """A JPEG that passes the header probe but fails its full decode inside a shard task: the
-    executor hands the BuildError back and the driver exits 1 naming the record."""
+    executor hands the failure back and the driver exits 2 (an input error) naming the record."""
     data = work / "truncated"
     shutil.copytree(dataset, data)
     image = data / "img_celeba" / "000040.jpg"  # the last image: in the test split
@@ -157,7 +157,7 @@ def test_undecodable_image_under_on_error_fail_names_the_record(work: Path, data
             "--out", str(work / "truncated-out")]
     result = submit(JOB, args, work, master="local[1]", timeout=240)
     output = result.stdout + result.stderr
-    assert result.returncode == 1, output[-3000:]
+    assert result.returncode == 2, output[-3000:]
     assert "build_shards: error: record celeba_000040_f0" in output
     assert "truncated_image" in output
 

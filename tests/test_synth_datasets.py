@@ -225,6 +225,6 @@ def test_cli_prints_what_it_wrote(tmp_path: Path) -> None:
     assert "pts: 3 images, 3 faces" in first.output and "train" in first.output
     assert "wrote trainset/image_0001.pts" in first.output
     again = runner.invoke(main, ["synth", "pts", str(out), "--n", "3"])
-    assert again.exit_code == 1 and "--overwrite" in again.output
+    assert again.exit_code == 2 and "--overwrite" in again.output
     forced = runner.invoke(main, ["synth", "pts", str(out), "--n", "3", "--seed", "1", "--overwrite"])
     assert forced.exit_code == 0 and forced.output == first.output

@@ -14,7 +14,7 @@ from flmprep.cli import main as cli
 from flmprep.data import open_dataset
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
-from flmprep.train.loop import model_spec, run
+from flmprep.train.loop import model_spec, run, validation_split
 from flmprep.train.models import build_model, place
 from flmprep.train.predict import EvalSetup, evaluate_checkpoint, predict, score
 from flmprep.train.runtime import start
@@ -165,9 +165,11 @@ def test_cli_train_and_evaluate(small: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["subset", "faces", "NME", "FR@0.08", "FR@0.10", "AUC@0.10"]
-    assert lines[1].split()[:2] == ["all", "16"]
-    assert {line.split()[0] for line in lines[2:]} == {
+    assert lines[0] == "normaliser: inter-ocular, eye centres 0–1"
+    assert lines[1] == "thresholds: FR@0.08, FR@0.10, AUC@0.10"
+    assert lines[2].split() == ["subset", "faces", "NME", "FR@0.08", "FR@0.10", "AUC@0.10"]
+    assert lines[3].split()[:2] == ["all", "16"]
+    assert {line.split()[0] for line in lines[4:]} == {
         "pose",
         "expression",
         "illumination",
@@ -181,10 +183,29 @@ def test_cli_refuses_mismatched_loss(small: Path, tmp_path: Path) -> None:
     args = ["train", "--data", str(small), "--model", "vanilla96", "-o", str(tmp_path), "--loss", "heatmap"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
-    assert "heatmap loss goes with the heatmap model only" in result.output
+    assert "loss 'heatmap' does not fit model 'vanilla96'" in result.output
 
 
 def test_too_small_split_fails_fast(tmp_path: Path) -> None:
     write_dataset(tmp_path / "data", {"train": [5], "val": [3]}, size=32)
     with pytest.raises(ValueError, match="fewer than ranks x batch size = 1 x 8"):
         run(_cfg(tmp_path / "data", tmp_path / "o", batch_size=8))
+
+
+@pytest.mark.parametrize(
+    ("splits", "want"),
+    [
+        ({"train": [4], "val": [2], "test": [2]}, "val"),
+        ({"train": [4], "test": [2], "test_common": [2]}, "test"),
+        ({"train": [4], "test_common": [2], "test_challenge": [2]}, "test_common"),
+        ({"train": [4], "test_challenge": [2]}, ""),
+    ],
+)
+def test_validation_split_falls_back_to_300ws_common_set(
+    tmp_path: Path, splits: dict[str, list[int]], want: str
+) -> None:
+    write_dataset(tmp_path / "data", splits, size=16)
+    manifest = open_dataset(tmp_path / "data")
+    assert validation_split(manifest, _cfg(tmp_path / "data", tmp_path / "run")) == want
+    explicit = _cfg(tmp_path / "data", tmp_path / "run", val_split="train")
+    assert validation_split(manifest, explicit) == "train"

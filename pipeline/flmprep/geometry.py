@@ -106,11 +106,6 @@ def to_2x3(m: Matrix) -> np.ndarray:
     return np.asarray(m, dtype=np.float64)[:2, :].copy()
 
 
-def from_2x3(m: np.ndarray | list[list[float]]) -> Matrix:
-    out = identity()
-    out[:2, :] = np.asarray(m, dtype=np.float64)
-    return out
-
 
 # --- Warping an image: one resampling, anti-aliased on strong downscale -------------------------
 
@@ -141,7 +136,11 @@ def shrink_factor(m: Matrix, interpolation: str = "linear") -> int:
     f · max_stretch <= 1, so the remaining warp never magnifies and shrinks by less than 2.
     Nearest-neighbour warps are never pre-shrunk.
     """
-    stretch = max_stretch(m)
+    return _shrink_factor(max_stretch(m), interpolation)
+
+
+def _shrink_factor(stretch: float, interpolation: str) -> int:
+    """``shrink_factor`` of a matrix whose ``max_stretch`` is ``stretch``."""
     if interpolation == "nearest" or stretch <= 0.0 or stretch >= PRESHRINK_BELOW - 1e-9:
         return 1
     f = 2
@@ -192,8 +191,9 @@ def _preshrink(
     image: np.ndarray, m: Matrix, size: tuple[int, int], f: int, radius: int, border: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Crop the output's pre-image (plus the kernel's margin), area-shrink it by ``f`` (a power
-    of two, as repeated 2×2 halvings: OpenCV's SIMD path; a single 3× or 5× area resize is 10–40×
-    slower), and return the small image with the 2×3 matrix that maps *its* pixels to the output."""
+    of two, as repeated 2×2 halvings: OpenCV's fast ``INTER_AREA`` case, see
+    ``benchmarks/bench_choices.py``), and return the small image with the 2×3 matrix that maps
+    *its* pixels to the output."""
     bx0, by0, bx1, by1 = output_preimage(m, *size)
     margin = (radius + 1) * f
     # Cells aligned to the image origin: every view of an image shares one area grid.
@@ -227,14 +227,18 @@ def warp_image(
     *,
     interpolation: str = "linear",
     border_value: float = 0,
+    stretch: float | None = None,
 ) -> np.ndarray:
     """Resample ``image`` (H×W, H×W×1, H×W×3 or H×W×4) once into ``size`` = (out_w, out_h)
     with the source → output ``matrix``; outside the source is ``border_value``.
 
     Strong downscales (see ``shrink_factor``) first area-average the cropped pre-image by a
     power-of-two factor, folded exactly into the matrix, then warp with ``interpolation``.
+    ``stretch`` is ``max_stretch(matrix)`` when the caller knows it in closed form (a recipe's
+    view does), so it is not computed again.
     """
-    if interpolation not in INTERPOLATIONS:
+    flags = INTERPOLATIONS.get(interpolation)
+    if flags is None:
         raise ValueError(f"interpolation: expected one of {sorted(INTERPOLATIONS)}, found {interpolation!r}")
     out_w, out_h = int(size[0]), int(size[1])
     if out_w <= 0 or out_h <= 0:
@@ -243,16 +247,17 @@ def warp_image(
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
         raise ValueError(f"image: expected H×W or H×W×{{1,3,4}}, found shape {img.shape}")
     m23 = np.asarray(matrix, dtype=np.float64)[:2]
-    if not np.isfinite(m23).all() or abs(m23[0, 0] * m23[1, 1] - m23[0, 1] * m23[1, 0]) < 1e-12:
-        raise ValueError(f"matrix: expected a finite, invertible affine map, found {m23.tolist()}")
-    f = shrink_factor(m23, interpolation)
-    if f > 1:
-        img, m23 = _preshrink(img, m23, (out_w, out_h), f, _KERNEL_RADIUS[interpolation], border_value)
+    (a, b, c), (d, e, f) = rows = m23.tolist()
+    if not all(map(math.isfinite, (a, b, c, d, e, f))) or abs(a * e - b * d) < 1e-12:
+        raise ValueError(f"matrix: expected a finite, invertible affine map, found {rows}")
+    factor = _shrink_factor(max_stretch(m23) if stretch is None else stretch, interpolation)
+    if factor > 1:
+        img, m23 = _preshrink(img, m23, (out_w, out_h), factor, _KERNEL_RADIUS[interpolation], border_value)
     out = cv2.warpAffine(
         img,
         m23,
         (out_w, out_h),
-        flags=INTERPOLATIONS[interpolation],
+        flags=flags,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(border_value,) * 4,
     )

@@ -2,9 +2,9 @@
 
 Decoding never applies EXIF orientation: annotations refer to the stored pixel grid, so the
 orientation tag is only reported (``exif_orientation``, 1 when absent). Pixel limits are checked
-from the header before any pixel is decoded. JPEG goes through simplejpeg (libjpeg-turbo, the
-fastest decoder and encoder measured here), everything else through OpenCV, headers of BMP, PNM
-and WebP through Pillow's lazy ``Image.open``.
+from the header before any pixel is decoded. JPEG goes through simplejpeg (libjpeg-turbo: the
+fastest of the codecs ``benchmarks/bench_codecs.py`` compares), everything else through OpenCV,
+headers of BMP, PNM and WebP through Pillow's lazy ``Image.open``.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ def probe(source: bytes | str | Path, *, max_pixels: int | None = None) -> Image
     ``max_pixels`` is given and exceeded)."""
     if isinstance(source, bytes):
         return _info_of_bytes(source, max_pixels)
-    path = os.fspath(source)  # a str is enough (Path objects cost ~10 µs a probe here)
+    path = os.fspath(source)  # a plain str for open() and the error messages
     try:
         head = _read_bytes(path, _HEAD_BYTES)
         try:
@@ -369,7 +369,7 @@ def decode(
     """Decode JPEG, PNG, BMP, PNM or WebP bytes into 8-bit RGB without applying EXIF orientation;
     raises ``ImageError`` with a stable reason code. ``reduce`` (1, 2, 4, 8) shrinks by area
     averaging while decoding (JPEG: in the DCT domain); ``channels=4`` gives RGBX, which warps
-    about twice as fast and ``encode`` takes as is. See ``Decoded``."""
+    faster than RGB (``benchmarks/bench_codecs.py``) and ``encode`` takes as is. See ``Decoded``."""
     if reduce not in REDUCE_FACTORS:
         raise ValueError(f"reduce: expected one of {REDUCE_FACTORS}, found {reduce!r}")
     if channels not in (3, 4):

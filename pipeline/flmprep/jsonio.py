@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from flmprep.atomic import write_atomic
 
 
@@ -21,17 +23,44 @@ def canonical_line(doc: Any) -> bytes:
     return canonical_json(doc) + b"\n"
 
 
+#: How deep a JSON document may nest (orjson's limit): deeper input is refused, never recursed into.
+MAX_DEPTH = 1024
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Strict JSON for everything a user hands us: NaN and Infinity are errors (``json`` would
+    accept them), nesting deeper than ``MAX_DEPTH`` is an error (never a ``RecursionError``).
+    Raises ValueError (``json.JSONDecodeError``) naming the line and column."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "infinity" in exc.msg:  # 1e999: valid JSON; json gives inf, for checks to name the field
+            return _parse_overflowing(data, exc)
+        raise ValueError(_explain(exc, data)) from exc
+
+
+def _parse_overflowing(data: bytes | str, exc: orjson.JSONDecodeError) -> Any:
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError(f"line {exc.lineno}: expected JSON nested at most {MAX_DEPTH} levels deep, "
+                         "found deeper nesting") from None
+
+
 def _reject_constant(token: str) -> float:
     raise ValueError(f"expected a finite JSON number, found {token}")
 
 
-def parse_json(data: bytes | str) -> Any:
-    """Strict JSON: NaN and Infinity are errors (``json`` would accept them). Raises ValueError
-    (``json.JSONDecodeError`` or ``UnicodeDecodeError`` are subclasses) on bad input."""
-    raw = data.encode() if isinstance(data, str) else data
-    if b"NaN" in raw or b"Infinity" in raw:  # rare: only then pay for the hook
-        return json.loads(raw, parse_constant=_reject_constant)
-    return json.loads(raw)
+def _explain(exc: orjson.JSONDecodeError, data: bytes | str) -> str:
+    where = f"line {exc.lineno} column {exc.colno}"
+    if "depth limit" in exc.msg:
+        return f"{where}: expected JSON nested at most {MAX_DEPTH} levels deep, found deeper nesting"
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    token = raw[exc.pos:exc.pos + 9]
+    for constant in (b"NaN", b"Infinity", b"-Infinity"):
+        if token.startswith(constant):
+            return f"{where}: expected a finite JSON number, found {constant.decode()}"
+    return f"{where}: {exc.msg}"
 
 
 def write_json(path: Path, doc: Any) -> None:

@@ -1,5 +1,5 @@
 """A contact sheet of augmented views with their landmarks drawn, to look at a recipe before
-building millions of samples: the same reader, decoder and ``render_view`` the build uses."""
+building millions of samples: the same reader, planning, decoding and rendering the build uses."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from flmprep import draw, imageio
-from flmprep.augment import AugmentError, Recipe, View, check_scheme, render_view, source_reduce
+from flmprep.augment import (
+    AugmentError,
+    Recipe,
+    View,
+    ViewPlan,
+    apply_plan,
+    check_scheme,
+    decode_reduce,
+    plan_record,
+    plan_view,
+)
+from flmprep.augment.base import Face
 from flmprep.formats import read_dataset, scheme_of
 from flmprep.records import FaceRecord
 from flmprep.schemes import get_scheme
@@ -59,7 +70,7 @@ def preview(
         raise ValueError(f"n: expected at least 1 view, found {n}")
     scheme = get_scheme(scheme_of(dataset))
     check_scheme(recipe, scheme.name)
-    sources = _Sources(Path(root))
+    sources = _Sources(Path(root), recipe, seed, split)
     records = list(_records(dataset, Path(root), split, n))
     tiles: list[np.ndarray] = []
     captions: list[str] = []
@@ -67,7 +78,7 @@ def preview(
     # on the train split every view index is a new random view; elsewhere there is one
     for v in range(n if split == "train" else 1):
         for record in records:
-            view = sources.render(recipe, record, v, seed, split) if len(tiles) < n else None
+            view = sources.render(record, v) if len(tiles) < n else None
             if view is not None:
                 tiles.append(
                     draw.draw_landmarks(view.pixels, view.landmarks, view.visible, scheme, labels=labels)
@@ -83,29 +94,52 @@ def preview(
     )
 
 
-class _Sources:
-    """Decoded images by record (each read once) and the records that could not be shown."""
+@dataclass(frozen=True, eq=False)
+class _Source:
+    """One record ready to render: its checked landmarks (``face``), its views as the build plans
+    them, and its image decoded once at the factor those views allow."""
 
-    def __init__(self, root: Path) -> None:
+    face: Face
+    plans: list[ViewPlan]
+    decoded: imageio.Decoded
+
+
+class _Sources:
+    """Each record planned and decoded once, as the shard builder does, and the records that
+    could not be shown."""
+
+    def __init__(self, root: Path, recipe: Recipe, seed: int, split: str) -> None:
         self.root = root
-        self.pixels: dict[str, imageio.Decoded] = {}
+        self.recipe = recipe
+        self.seed = seed
+        self.split = split
+        self.sources: dict[str, _Source] = {}
         self.skipped: list[str] = []
         self._bad: set[str] = set()
 
-    def render(self, recipe: Recipe, record: FaceRecord, view: int, seed: int, split: str) -> View | None:
-        """The view, or None (logged and listed once) when the image or the crop fails."""
+    def _load(self, record: FaceRecord) -> _Source:
+        """Probe the image, plan every view of the record, decode at ``decode_reduce``."""
+        path = self.root / record.image
+        info = imageio.probe(path)
+        face, plans = plan_record(self.recipe, record, (info.width, info.height), build_seed=self.seed,
+                                  split=self.split)
+        channels = 4 if len(plans) > 1 else 3  # several views: RGBX, as the builder decodes them
+        decoded = imageio.read_image(path, reduce=decode_reduce(self.recipe, plans), channels=channels)
+        return _Source(face, plans, decoded)
+
+    def render(self, record: FaceRecord, view: int) -> View | None:
+        """The view, or None (logged and listed once) when the image or the crop fails. Views
+        past the record's ``num_views`` (a preview may show more) are planned on demand."""
         if record.key in self._bad:
             return None
         try:
-            if record.key not in self.pixels:  # decoded like the shard builder does
-                path = self.root / record.image
-                info = imageio.probe(path)
-                size = (info.width, info.height)
-                reduce = source_reduce(recipe, record, size, build_seed=seed, split=split)
-                self.pixels[record.key] = imageio.read_image(path, reduce=reduce)
-            d = self.pixels[record.key]
-            return render_view(recipe, d.pixels, record, view=view, build_seed=seed, split=split,
-                               reduce=d.reduce, source_size=(d.width, d.height))
+            if record.key not in self.sources:
+                self.sources[record.key] = self._load(record)
+            src = self.sources[record.key]
+            plan = src.plans[view] if view < len(src.plans) else plan_view(
+                self.recipe, src.face, view=view, build_seed=self.seed, split=self.split)
+            return apply_plan(self.recipe, src.decoded.pixels, record, src.face.points, plan,
+                              reduce=src.decoded.reduce)
         except (AugmentError, imageio.ImageError) as e:
             self._bad.add(record.key)
             self.skipped.append(f"{record.key}: {e.reason}: {e.message}")

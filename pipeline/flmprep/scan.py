@@ -16,7 +16,7 @@ from flmprep.records import FaceRecord, ReadReport
 
 logger = logging.getLogger(__name__)
 
-SPLIT_ORDER = ("train", "val", "test")
+SPLIT_ORDER = ("train", "val", "test", "test_common", "test_challenge")
 NO_SPLIT = ""
 
 
@@ -34,7 +34,7 @@ class SplitSummary:
 
 @dataclass(frozen=True)
 class ScanSummary:
-    """What ``flmprep scan`` reports; ``splits`` is ordered train, val, test, others, then ""."""
+    """What ``flmprep scan`` reports; ``splits`` is ordered as ``SPLIT_ORDER``, others, then ""."""
 
     dataset: str
     root: str
@@ -77,12 +77,15 @@ def scan(
     *,
     on_error: Literal["fail", "skip"] = "skip",
     records_out: IO[str] | None = None,
+    protocol: str | None = None,
 ) -> ScanSummary:
-    """Read every record of ``dataset`` at ``root`` once; optionally write each as a JSON line."""
+    """Read every record of ``dataset`` at ``root`` once; optionally write each as a JSON line.
+
+    ``protocol`` is passed to ``read_dataset`` (``300w``: "dlib" or "300w")."""
     report = ReadReport()
     images: dict[str, set[str]] = defaultdict(set)
     faces: Counter[str] = Counter()
-    for record in read_dataset(dataset, root, on_error=on_error, report=report):
+    for record in read_dataset(dataset, root, on_error=on_error, report=report, protocol=protocol):
         images[record.split].add(record.image)
         faces[record.split] += 1
         if records_out is not None:

@@ -81,8 +81,8 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def grey_png(sheet: np.ndarray) -> bytes:
-    """A minimal 8-bit greyscale PNG (filter None, one IDAT, zlib run-length strategy): 3× faster
-    than OpenCV's adaptive-filter writer on mostly-zero heatmap sheets, same size."""
+    """A minimal 8-bit greyscale PNG (filter None, one IDAT, zlib run-length strategy) for
+    mostly-zero heatmap sheets (against OpenCV's writer: ``benchmarks/bench_choices.py``)."""
     h, w = sheet.shape
     rows = np.zeros((h, w + 1), dtype=np.uint8)
     rows[:, 1:] = sheet

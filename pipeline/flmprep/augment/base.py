@@ -6,11 +6,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from flmprep.augment.config import RecipeConfig
+from flmprep.augment.crops import extent
 from flmprep.augment.params import Box, ViewParams
 from flmprep.records import FaceRecord
 
@@ -31,15 +32,14 @@ class Face:
     @classmethod
     def of(cls, record: FaceRecord, points: np.ndarray, size: tuple[int, int]) -> Face:
         pts = np.asarray(points, dtype=np.float64)
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        return cls(record, pts, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), size)
+        return cls(record, pts, extent(pts), size)
 
 
 @dataclass(frozen=True)
 class Recipe(ABC):
-    """A named augmentation preset with its resolved ``config``."""
+    """A named augmentation preset with its resolved ``config`` (``get_recipe`` makes them)."""
 
-    name: ClassVar[str] = ""
+    name: str
     config: RecipeConfig
 
     def num_views(self, split: str) -> int:

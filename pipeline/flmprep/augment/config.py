@@ -138,7 +138,16 @@ def make_config(recipe: str, overrides: dict[str, Any]) -> RecipeConfig:
         if name not in USED_FIELDS[recipe]:
             users = [r for r, used in USED_FIELDS.items() if name in used]
             raise ConfigError(f"recipe option {name}: used by {', '.join(users)}, not by recipe {recipe!r}")
-    return RecipeConfig(**{**PRESETS[recipe], **given})
+    config = RecipeConfig(**{**PRESETS[recipe], **given})
+    idle = sorted(name for name in given if name in PHOTOMETRIC_FIELDS) if not config.photometric else []
+    if idle:
+        raise ConfigError(f"recipe option {idle[0]}: expected --photometric with it (photometric jitter "
+                          f"is off in recipe {recipe!r}, so it would change nothing), found it alone")
+    return config
+
+
+#: Options that only act when photometric jitter is on.
+PHOTOMETRIC_FIELDS = frozenset({"brightness", "contrast", "gamma", "saturation", "hue"})
 
 
 @dataclass(frozen=True)

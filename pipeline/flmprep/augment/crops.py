@@ -92,9 +92,9 @@ def signed(u: float) -> float:
     return 2.0 * float(u) - 1.0
 
 
-def landmark_square(points_extent: Box, box_scale: float) -> tuple[tuple[float, float], float]:
-    """Centre and side of the square ``box_scale`` × the larger side of the landmark extent."""
-    x0, y0, x1, y1 = points_extent
+def square_about(box: Box, box_scale: float) -> tuple[tuple[float, float], float]:
+    """Centre and side of the square ``box_scale`` × the larger side of ``box`` (at least 2)."""
+    x0, y0, x1, y1 = box
     side = max(box_scale * max(x1 - x0, y1 - y0), 2.0)
     return ((x0 + x1) / 2, (y0 + y1) / 2), side
 

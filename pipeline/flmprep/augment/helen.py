@@ -24,8 +24,6 @@ def _corner_range(lo_pt: float, hi_pt: float, length: float, limit: int) -> tupl
 class HelenRecipe(Recipe):
     """Rotate, then crop a randomly sized, randomly placed box that holds every keypoint."""
 
-    name = "helen"
-
     def plan(self, face: Face, u: Sequence[float] | None) -> ViewParams:
         c = self.config
         width, height = face.size

@@ -1,12 +1,12 @@
-"""The recipe registry and the two entry points the shard builder calls: ``render_view``
-(sample, warp once, jitter) and ``replay_view`` (the same from a sample's ``augment`` dict)."""
+"""The recipe registry and rendering: ``plan_record`` (every view of a record, pixel-free),
+``decode_reduce`` and ``apply_plan`` (warp once, jitter) for the shard builder, ``render_view``
+for one view, ``replay_view`` (the same from a sample's ``augment`` dict)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import cv2
@@ -14,36 +14,35 @@ import numpy as np
 
 from flmprep import geometry, imageio
 from flmprep.augment.base import GEOMETRY_DRAWS, Face, Recipe
-from flmprep.augment.celeba import CelebaRecipe
-from flmprep.augment.config import make_config
+from flmprep.augment.config import RecipeConfig, make_config
 from flmprep.augment.errors import AugmentError
 from flmprep.augment.face300w import Face300wRecipe
 from flmprep.augment.helen import HelenRecipe
+from flmprep.augment.landmark_box import LandmarkBoxRecipe
 from flmprep.augment.params import PhotometricParams, ViewParams, photometric_field, photometric_from_field
 from flmprep.augment.photometric import apply_photometric, sample_photometric
 from flmprep.augment.seeding import rng_for, seed_for
-from flmprep.augment.wflw import WflwRecipe
 from flmprep.errors import ConfigError
 from flmprep.records import FaceRecord
 from flmprep.schemes import get_scheme
 
-_CLASSES: dict[str, type[Recipe]] = {
-    "celeba": CelebaRecipe,
-    "wflw": WflwRecipe,
-    "300w": Face300wRecipe,
-    "helen": HelenRecipe,
+#: Each recipe by name: its class, with the settings that define it rather than options.
+_MAKERS: dict[str, Callable[[RecipeConfig], Recipe]] = {
+    "celeba": partial(LandmarkBoxRecipe, "celeba", keep_inside=True),
+    "wflw": partial(LandmarkBoxRecipe, "wflw", keep_inside=False),
+    "300w": partial(Face300wRecipe, "300w"),
+    "helen": partial(HelenRecipe, "helen"),
 }
-RECIPES = tuple(_CLASSES)
+RECIPES = tuple(_MAKERS)
 _PHOTOMETRIC_DRAWS = 5
 #: Tolerance (output pixels) of the visibility test at the output's edges.
 _EDGE_EPS = 1e-6
-_local = threading.local()
 
 
 def get_recipe(name: str, **overrides: Any) -> Recipe:
     """The recipe ``name`` with its preset and ``overrides`` (None values ignored)."""
     config = make_config(name, overrides)
-    return _CLASSES[name](config)
+    return _MAKERS[name](config)
 
 
 def check_scheme(recipe: Recipe, scheme: str) -> None:
@@ -155,33 +154,6 @@ def source_reduce(recipe: Recipe, record: FaceRecord, size: tuple[int, int], *, 
     return decode_reduce(recipe, plan_record(recipe, record, size, build_seed=build_seed, split=split)[1])
 
 
-@dataclass(frozen=True, eq=False)
-class _Source:
-    """Per-record work shared by a record's views: the checked landmarks and the pixels to warp
-    (RGBX when several views amortise the conversion: 4-channel warps are ~2× faster and give
-    the same bytes). Holds ``record`` and ``pixels`` so that identity checks stay valid."""
-
-    record: FaceRecord
-    pixels: np.ndarray
-    face: Face
-    warp_from: np.ndarray
-
-
-def _source(pixels: np.ndarray, record: FaceRecord, many_views: bool, size: tuple[int, int]) -> _Source:
-    """The cached ``_Source`` of the last (record, pixels) seen on this thread, or a new one."""
-    cached: _Source | None = getattr(_local, "source", None)
-    hit = cached is not None and cached.record is record and cached.pixels is pixels
-    if hit and cached is not None and cached.face.size == size:
-        return cached
-    points = checked_points(record, size)
-    warp_from = pixels
-    if many_views and pixels.ndim == 3 and pixels.shape[2] == 3:
-        warp_from = cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA)
-    source = _Source(record, pixels, Face.of(record, points, size), warp_from)
-    _local.source = source
-    return source
-
-
 def _source_size(pixels: np.ndarray, reduce: int, source_size: tuple[int, int] | None) -> tuple[int, int]:
     """The full source size: ``source_size``, required when ``pixels`` were decoded at 1/``reduce``."""
     if reduce not in imageio.REDUCE_FACTORS:
@@ -210,14 +182,14 @@ def render_view(
 ) -> View:
     """View ``view`` of ``record``: random (seeded by ``seed_for``) on the train split, the
     canonical crop on every other split. Raises ``AugmentError`` for a record it cannot crop.
-    ``pixels`` is the source decoded at 1/``reduce`` (give the full ``source_size`` then; the
-    shard builder decodes at ``source_reduce``). Consecutive views of one record share its
-    checks (do not modify ``pixels`` in between)."""
+    ``pixels`` is the source decoded at 1/``reduce`` (give the full ``source_size`` then).
+    For one view; to render many views of a record, plan them once (``plan_record``), decode
+    at ``decode_reduce`` and call ``apply_plan`` for each, as the shard builder does."""
     check_scheme(recipe, record.scheme)
     size = _source_size(pixels, reduce, source_size)
-    source = _source(pixels, record, recipe.num_views(split) > 1, size)
-    plan = plan_view(recipe, source.face, view=view, build_seed=build_seed, split=split)
-    return apply_plan(recipe, source.warp_from, record, source.face.points, plan, reduce=reduce)
+    face = Face.of(record, checked_points(record, size), size)
+    plan = plan_view(recipe, face, view=view, build_seed=build_seed, split=split)
+    return apply_plan(recipe, pixels, record, face.points, plan, reduce=reduce)
 
 
 def apply_plan(recipe: Recipe, pixels: np.ndarray, record: FaceRecord, points: np.ndarray, plan: ViewPlan,
@@ -252,17 +224,6 @@ def replay_view(
     )
 
 
-def warp(pixels: np.ndarray, stretch: float, matrix: np.ndarray, size: tuple[int, int],
-         interpolation: str) -> np.ndarray:
-    """``geometry.warp_image`` with its no-pre-shrink case done directly (same call, same bytes),
-    skipping the SVD the general function needs: the view's ``stretch`` is known in closed form."""
-    if interpolation != "nearest" and stretch < geometry.PRESHRINK_BELOW:
-        return geometry.warp_image(pixels, matrix, size, interpolation=interpolation)
-    flags = geometry.INTERPOLATIONS[interpolation]
-    out = cv2.warpAffine(pixels, matrix[:2], size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    return out.reshape(size[1], size[0], *pixels.shape[2:])
-
-
 def apply_view(
     recipe: Recipe,
     pixels: np.ndarray,
@@ -281,8 +242,8 @@ def apply_view(
     folded onto their grid (``geometry.area_expand``); the view's matrix stays source → output."""
     matrix = params.matrix()
     warp_matrix = matrix if reduce == 1 else matrix @ geometry.area_expand(reduce)
-    stretch = reduce * params.max_stretch()
-    out = warp(pixels, stretch, warp_matrix, params.out_size, recipe.config.interpolation)
+    out = geometry.warp_image(pixels, warp_matrix, params.out_size, interpolation=recipe.config.interpolation,
+                              stretch=reduce * params.max_stretch())
     if out.ndim == 3 and out.shape[2] == 4 and (photo is not None or recipe.config.grey):
         out = cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
     if photo is not None:

@@ -22,8 +22,9 @@ def seed_for(build_seed: int, key: str, view: int) -> int:
 def rng_for(seed: int) -> np.random.Generator:
     """A PCG64 generator whose 128-bit state and increment are a blake2b hash of ``seed``.
 
-    Setting the state directly costs ~2 µs against ~15 µs for ``default_rng``; the generator
-    object is reused per thread, so use it before asking for the next one.
+    Setting the state of one generator is cheaper than making one per view with ``default_rng``
+    (``benchmarks/bench_choices.py``); the generator object is reused per thread, so use it before
+    asking for the next one.
     """
     digest = hashlib.blake2b((seed & _MASK64).to_bytes(8, "little"), digest_size=32).digest()
     state = int.from_bytes(digest[:16], "little")

@@ -26,10 +26,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 IMAGE_FORMATS = ("jpg", "png", "webp")
 ON_ERROR = ("fail", "skip")
-#: Estimated encoded bytes per output pixel and channel, used only to turn --shard-bytes into a
-#: sample count (tar headers and JSON add ``SAMPLE_OVERHEAD`` bytes per sample).
-BYTES_PER_PIXEL = {"jpg": 0.35, "webp": 0.25, "png": 2.0}
-SAMPLE_OVERHEAD = 2048
 
 
 def _size(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
@@ -96,11 +92,17 @@ class BuildConfig:
     recipe: str = _required("Augmentation recipe (default: the dataset's: celeba, 300w, wflw or helen).",
                             unset=True)
     recipe_params: Mapping[str, Any] = field(default_factory=dict)
+    protocol: str | None = _field(
+        None, "Split protocol, for datasets that know several (300w: dlib, the default, or 300w: "
+              "train / test_common / test_challenge by folder).", unset=True)
     splits: tuple[str, ...] | None = _field(
         None, "Comma-separated splits to build, e.g. train,test (default: all).", parse=_splits, unset=True)
     samples_per_shard: int = _field(
         1000, "Samples per shard; every shard but a split's last holds exactly this many.", type=int,
         unset=True)
+    shard_bytes: int | None = _field(
+        None, "Target shard size in bytes instead of --samples-per-shard: the sample count is set from "
+              "the encoded size of real views of the dataset.", type=click.IntRange(min=1), unset=True)
     min_shards: int = _field(
         1, "At least this many shards per split, samples spread evenly (sizes differ by at most one): "
            "for readers that hand whole shards to ranks and workers. A split of fewer samples gets one "
@@ -137,8 +139,10 @@ class BuildConfig:
             "recipe": self.recipe,
             "recipe_params": {k: _plain(v) for k, v in sorted(self.recipe_params.items())},
             "recipe_config": self.make_recipe().to_json()["config"],
+            **self._protocol_json(),
             "splits": None if self.splits is None else list(self.splits),
             "samples_per_shard": self.samples_per_shard,
+            **({"shard_bytes": self.shard_bytes} if self.shard_bytes is not None else {}),
             "min_shards": self.min_shards,
             "image_format": self.image_format,
             "quality": self.quality,
@@ -150,6 +154,13 @@ class BuildConfig:
             "max_reject_ratio": self.max_reject_ratio,
         }
 
+    def _protocol_json(self) -> dict[str, str]:
+        """``{"protocol": P}`` for a protocol other than the dataset's default, else nothing (so
+        configs written before the option existed keep their hash)."""
+        if self.protocol in (None, _default_protocol(self.dataset)):
+            return {}
+        return {"protocol": self.protocol}
+
     def hash(self) -> str:
         """sha256 hex of the canonical JSON of ``to_json()``."""
         return hashlib.sha256(canonical_json(self.to_json())).hexdigest()
@@ -157,6 +168,12 @@ class BuildConfig:
     def make_recipe(self) -> augment.Recipe:
         """The recipe object this config builds with."""
         return augment.get_recipe(self.recipe, **dict(self.recipe_params))
+
+
+def _default_protocol(dataset: str) -> str | None:
+    """The protocol a build reads with when none is given (None: the dataset has one way to split)."""
+    known = formats.protocols_of(dataset)
+    return known[0] if known else None
 
 
 def _plain(value: Any) -> Any:
@@ -171,6 +188,8 @@ def _validate(cfg: BuildConfig) -> None:
         (cfg.image_format in IMAGE_FORMATS, "--image-format", "jpg, png or webp", cfg.image_format),
         (1 <= cfg.quality <= 100, "--quality", "an integer in 1..100", cfg.quality),
         (cfg.samples_per_shard >= 1, "--samples-per-shard", "a positive integer", cfg.samples_per_shard),
+        (cfg.shard_bytes is None or cfg.shard_bytes >= 1, "--shard-bytes", "a positive integer",
+         cfg.shard_bytes),
         (cfg.min_shards >= 1, "--min-shards", "a positive integer", cfg.min_shards),
         (min(cfg.heatmap_size) >= 1, "--heatmap-size", "positive WxH", cfg.heatmap_size),
         (math.isfinite(cfg.sigma) and cfg.sigma > 0, "--sigma", "a positive number", cfg.sigma),
@@ -184,6 +203,7 @@ def _validate(cfg: BuildConfig) -> None:
     for ok, name, expected, found in checks:
         if not ok:
             raise ConfigError(f"{name}: expected {expected}, found {found!r}")
+    formats.resolve_protocol(cfg.dataset, cfg.protocol)
     if cfg.recipe not in augment.RECIPES:
         raise ConfigError(f"--recipe: expected one of {', '.join(augment.RECIPES)}, found {cfg.recipe!r}")
     try:
@@ -223,20 +243,19 @@ def _field_option(f: Field[Any]) -> Callable[[F], F]:
     return click.option(flag, f.name, **kwargs)
 
 
-_SHARD_BYTES = click.option(
-    "--shard-bytes", type=int, default=None,
-    help="Target shard size in bytes instead of --samples-per-shard (turned into a sample count from "
-         "the output size and format).")
-
-
 def _build_options() -> list[Callable[[F], F]]:
     out: list[Callable[[F], F]] = []
     for f in fields(BuildConfig):
         if "option" in f.metadata:
             out.append(_field_option(f))
-        if f.name == "samples_per_shard":
-            out.append(_SHARD_BYTES)
     return out
+
+
+def recipe_options(func: F) -> F:
+    """Decorate a click command with one option per recipe parameter (default: the preset)."""
+    for option in reversed(_recipe_options()):
+        func = option(func)
+    return func
 
 
 def _recipe_options() -> list[Callable[[F], F]]:
@@ -268,7 +287,7 @@ def from_options(**kwargs: Any) -> BuildConfig:
     opts = dict(kwargs)
     recipe_names = _recipe_param_names()
     recipe_params = {k: opts.pop(k) for k in list(opts) if k in recipe_names}
-    known = {f.name for f in fields(BuildConfig)} | {"shard_bytes"}
+    known = {f.name for f in fields(BuildConfig)}
     unknown = sorted(set(opts) - known)
     if unknown:
         raise ConfigError(f"build options: expected only build and recipe options, "
@@ -283,29 +302,6 @@ def from_options(**kwargs: Any) -> BuildConfig:
     for name, parse in (("heatmap_size", _size), ("splits", _splits)):
         if opts.get(name) is not None:
             opts[name] = parse(opts[name])
-    shard_bytes = opts.pop("shard_bytes", None)
-    if shard_bytes is not None and opts.get("samples_per_shard") is not None:
+    if opts.get("shard_bytes") is not None and opts.get("samples_per_shard") is not None:
         raise ConfigError("--samples-per-shard/--shard-bytes: expected at most one of them, found both")
-    cfg = BuildConfig(**{k: v for k, v in opts.items() if v is not None})
-    if shard_bytes is not None:
-        cfg = _with_shard_bytes(cfg, int(shard_bytes))
-    return cfg
-
-
-def _with_shard_bytes(cfg: BuildConfig, shard_bytes: int) -> BuildConfig:
-    """Turn a byte target into a fixed sample count (estimated bytes per sample from the recipe)."""
-    if shard_bytes < 1:
-        raise ConfigError(f"--shard-bytes: expected a positive integer, found {shard_bytes}")
-    per_sample = estimate_sample_bytes(cfg)
-    values = {f.name: getattr(cfg, f.name) for f in fields(cfg)}
-    values["samples_per_shard"] = max(1, shard_bytes // per_sample)
-    return BuildConfig(**values)
-
-
-def estimate_sample_bytes(cfg: BuildConfig) -> int:
-    """A fixed estimate of one sample's bytes in a tar (image + JSON + headers [+ heatmaps])."""
-    recipe = cfg.make_recipe().config
-    channels = 1 if recipe.grey else 3
-    image = recipe.out_size * recipe.out_size * channels * BYTES_PER_PIXEL[cfg.image_format]
-    heat = cfg.heatmap_size[0] * cfg.heatmap_size[1] * 0.3 * 16 if cfg.heatmaps else 0.0
-    return int(image + heat) + SAMPLE_OVERHEAD
+    return BuildConfig(**{k: v for k, v in opts.items() if v is not None})

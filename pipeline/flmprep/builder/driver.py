@@ -17,9 +17,10 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
-from flmprep.builder import finalize, outdir
+from flmprep.builder import finalize, outdir, sizing
 from flmprep.builder import plan as planner
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
@@ -122,7 +123,7 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
     if results is None:
         results = engine.map_probes(tasks)
     stages.probe, began = time.perf_counter() - began, time.perf_counter()
-    the_plan = planner.make_plan(cfg, results)
+    the_plan = planner.make_plan(sizing.resolve(cfg, results), results)
     outdir.check_plan(cfg, planner.fingerprint(the_plan))
     todo = outdir.pending(the_plan) if cfg.resume else list(the_plan.tasks)
     stages.plan, began = time.perf_counter() - began, time.perf_counter()
@@ -140,8 +141,17 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
 
 
 def run_build(cfg: BuildConfig, engine: Engine, *, show_progress: bool = True) -> BuildRun:
-    """Build ``cfg`` with ``engine``: the whole sequence, the engine stopped before finalize
-    (no task attempt writes into OUT after that)."""
+    """Build ``cfg`` with ``engine``: the whole sequence, OUT locked against other builds, the
+    engine stopped before finalize (no task attempt writes into OUT after that)."""
+    with outdir.locked(Path(cfg.out)):
+        try:
+            return _run_build(cfg, engine, show_progress)
+        except BaseException:  # a bad record, a full disk, Ctrl-C, SIGTERM: leave no partial files
+            outdir.remove_tmp(Path(cfg.out))
+            raise
+
+
+def _run_build(cfg: BuildConfig, engine: Engine, show_progress: bool) -> BuildRun:
     outdir.prepare(cfg)
     stages = Stages()
     reader = _Reader(cfg, engine)
@@ -156,7 +166,7 @@ def run_build(cfg: BuildConfig, engine: Engine, *, show_progress: bool = True) -
         engine.stop()
         stages.shutdown = time.perf_counter() - began
     began = time.perf_counter()
-    manifest = finalize.finalize(cfg, the_plan)
+    manifest = finalize.finalize(the_plan.config, the_plan)
     stages.finalize = time.perf_counter() - began
     log.info("stages: %s", stages)
     return BuildRun(manifest, len(built), progress.rate, stages)

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from flmprep import __version__, formats
-from flmprep.atomic import write_atomic
+from flmprep.atomic import remove, write_atomic
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
 from flmprep.builder.plan import Plan
@@ -81,7 +81,7 @@ def remove_stale_tmp(plan: Plan) -> list[Path]:
         for path in sorted((Path(plan.config.out) / split).glob("*.tmp")):
             if naming.TMP_RE.match(path.name):
                 log.warning("removing %s, left by a killed task attempt", path)
-                path.unlink(missing_ok=True)
+                remove(path)
                 removed.append(path)
     return removed
 

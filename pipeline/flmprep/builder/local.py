@@ -27,7 +27,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _worker_init() -> None:
-    """Pool worker set-up: die with the driver; then ``worker.tune_process``."""
+    """Pool worker set-up: die with the driver; leave Ctrl-C and SIGTERM to the driver (it lets
+    running shards finish and stops the pool in order); then ``worker.tune_process``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -3,16 +3,23 @@ flmprep's own files only), the build-state file, and which shards a resume still
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flmprep.atomic import make_dirs, remove
 from flmprep.builder import versions
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.plan import Plan, ShardTask
 from flmprep.builder.versions import library_versions
-from flmprep.errors import ConfigError
+from flmprep.errors import ConfigError, OutputError
 from flmprep.jsonio import parse_json, write_json
 from flmprep.shards import naming
 from flmprep.shards.card import CARD_FILE
@@ -22,7 +29,9 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = ".flmprep-build.json"
 STATE_SCHEMA = "flmprep.build-state/1"
-ROOT_FILES = ("manifest.json", "rejects.jsonl", CARD_FILE, STATE_FILE)
+#: Held (``flock``) by the build writing into OUT; empty when no build runs.
+LOCK_FILE = ".flmprep-build.lock"
+ROOT_FILES = ("manifest.json", "rejects.jsonl", CARD_FILE, STATE_FILE, LOCK_FILE)
 _ROOT_TMP = re.compile(
     r"^(manifest\.json|rejects\.jsonl|README\.md|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
 _SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -79,20 +88,24 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [f"{k}: was {old.get(k)!r}, now {new.get(k)!r}" for k in keys if old.get(k) != new.get(k)]
 
 
+def _entries(out: Path) -> list[Path]:
+    """What OUT holds besides the lock file."""
+    return [p for p in sorted(out.iterdir()) if p.name != LOCK_FILE] if out.exists() else []
+
+
 def _remove_ours(out: Path) -> None:
-    for child in sorted(out.iterdir()):
+    for child in _entries(out):
         if child.is_dir():
             for p in sorted(child.iterdir()):
-                p.unlink()
-            child.rmdir()
-        else:
-            child.unlink()
+                remove(p)
+        remove(child)
 
 
-def _remove_tmp(out: Path) -> None:
+def remove_tmp(out: Path) -> None:
+    """Delete the temporary files builds leave when stopped mid-write (the engine has stopped)."""
     for p in sorted(out.glob("*.tmp")) + sorted(out.glob("*/*.tmp")):
         if is_ours(out, p):
-            p.unlink()
+            remove(p)
 
 
 def _check_resume(cfg: BuildConfig, out: Path) -> None:
@@ -121,9 +134,8 @@ def prepare(cfg: BuildConfig) -> None:
     """Create OUT and record the config; refuse a non-empty OUT unless resuming the same config
     or overwriting a previous flmprep build (only flmprep's own files are deleted)."""
     out = Path(cfg.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: expected a folder, found a file")
-    entries = sorted(out.iterdir()) if out.exists() else []
+    _check_folder(out)
+    entries = _entries(out)
     if entries and not (cfg.resume or cfg.overwrite):
         raise ConfigError(f"--out {out}: expected an empty or new folder, found {len(entries)} entries "
                           "(use --resume to continue that build or --overwrite to replace it)")
@@ -136,13 +148,13 @@ def prepare(cfg: BuildConfig) -> None:
                               "move them away or choose another --out")
         if cfg.resume:
             _check_resume(cfg, out)
-            _remove_tmp(out)
-            (out / "manifest.json").unlink(missing_ok=True)
+            remove_tmp(out)
+            remove(out / "manifest.json")
             log.info("resuming the build in %s", out)
             return
         log.info("overwriting the previous build in %s", out)
         _remove_ours(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     write_json(out / STATE_FILE, state_doc(cfg))
 
 
@@ -167,3 +179,42 @@ def pending(the_plan: Plan) -> list[ShardTask]:
     todo = [t for t in the_plan.tasks if check_shard(t.tar_path, t.sidecar_path) is not None]
     log.info("resume: %d of %d shards to build", len(todo), len(the_plan.tasks))
     return todo
+
+
+def _check_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: expected a folder, found a file")
+
+
+def _holder() -> str:
+    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv[:3]))
+    return f"process {os.getpid()} on {socket.gethostname()} ({command})"
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on OUT (``flock`` on ``OUT/.flmprep-build.lock``) for the whole
+    build; the OS releases it if the process dies. A second build, ``--overwrite`` or
+    ``--resume`` of the same OUT is refused with a message naming the process holding it."""
+    _check_folder(out)
+    make_dirs(out)
+    path = out / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError.of(path, "create the lock file", exc) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise ConfigError(f"--out {out}: expected no other build writing into it, found one running: "
+                          f"{holder}; wait for it to finish or stop it") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (_holder() + "\n").encode(), 0)
+        yield
+    finally:
+        os.ftruncate(fd, 0)  # an empty lock file: finished builds stay byte-identical
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

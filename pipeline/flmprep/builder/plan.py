@@ -27,6 +27,7 @@ from flmprep import augment, imageio
 from flmprep.augment.base import Face
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
+from flmprep.errors import ConfigError
 from flmprep.formats import OnError, read_dataset
 from flmprep.records import FaceRecord, ReadReport, Reject
 from flmprep.shards import naming
@@ -127,8 +128,10 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     """Read the annotations (driver) and chunk the records of the selected splits into probe
     tasks. Reader errors raise under ``on_error=fail``, else become rejects."""
     report = ReadReport()
-    records = [r for r in read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report)
-               if _selected(cfg, r.split)]
+    every = list(read_dataset(cfg.dataset, cfg.root, on_error=_on_error(cfg), report=report,
+                              protocol=cfg.protocol))
+    check_splits(cfg, {r.split for r in every} | {r.split for r in report.rejects if r.split})
+    records = [r for r in every if _selected(cfg, r.split)]
     rejects = tuple(r for r in report.rejects if not r.split or _selected(cfg, r.split))
     chunk = cfg.probe_chunk
     tasks = [ProbeTask(i // chunk, cfg, tuple(records[i:i + chunk])) for i in range(0, len(records), chunk)]
@@ -138,6 +141,15 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     log.info("read %d records (%d reader rejects) into %d probe tasks",
              len(records), len(rejects), len(tasks))
     return tasks
+
+
+def check_splits(cfg: BuildConfig, present: set[str]) -> None:
+    """Refuse ``--splits`` naming a split the dataset does not have (a typo would build nothing)."""
+    unknown = [s for s in cfg.splits or () if s not in present]
+    if unknown:
+        have = ", ".join(sorted(present)) or "none"
+        raise ConfigError(f"--splits: expected split names of this {cfg.dataset} dataset ({have}), "
+                          f"found {', '.join(repr(s) for s in unknown)}")
 
 
 def _on_error(cfg: BuildConfig) -> OnError:
@@ -284,8 +296,8 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
     return tasks
 
 
-#: The cost of decoding a source relative to rendering one view (CelebA: ~0.5 ms against ~0.13 ms;
-#: WFLW's 1024×768 sources: ~2.8 ms against ~1 ms), for ordering tasks only.
+#: The cost of decoding a source relative to rendering one view, for ordering tasks only
+#: (docs/benchmarks.md has the measured costs it comes from).
 DECODE_COST = 4
 
 

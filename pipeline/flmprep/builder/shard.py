@@ -18,10 +18,11 @@ from itertools import groupby
 from pathlib import Path
 
 from flmprep import augment, formats, imageio
-from flmprep.atomic import atomic_output, write_atomic
+from flmprep.atomic import atomic_output, make_dirs, write_atomic
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
 from flmprep.builder.plan import ShardItem, ShardTask, portable
+from flmprep.errors import OutputError
 from flmprep.jsonio import write_json
 from flmprep.records import Reject
 from flmprep.shards import naming
@@ -87,7 +88,7 @@ def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
     return sorted(entries, key=lambda e: naming.member_order(e[0]))
 
 
-def _render_record(
+def render_record(
     task: ShardTask,
     item: ShardItem,
     views: list[tuple[str, int]],
@@ -96,8 +97,8 @@ def _render_record(
 ) -> list[tuple[str, bytes]]:
     """Plan every view of the record (pixel-free; a view that cannot be cropped rejects the
     whole record, in every shard holding its views), decode its image once at the factor all
-    views allow (straight into RGBX when it has several views: 4-channel warps are ~2× faster
-    and give the bytes of RGB), and encode the given (key, view) samples."""
+    views allow (straight into RGBX when it has several views: 4-channel warps are faster and
+    give the bytes of RGB), and encode the given (key, view) samples."""
     rec = item.record
     face, plans = augment.plan_record(recipe, rec, (item.width, item.height), build_seed=task.config.seed,
                                       split=task.split)
@@ -135,7 +136,7 @@ def _write_members(task: ShardTask, writer: TarWriter,
             continue
         views = [(key, view) for key, _, view in group]
         try:
-            members = _render_record(task, item, views, recipe, codec)
+            members = render_record(task, item, views, recipe, codec)
         except (imageio.ImageError, augment.AugmentError) as exc:
             reject = _reject(task, item, exc)
             if task.config.on_error == "fail":
@@ -160,7 +161,7 @@ def build_shard(task: ShardTask) -> ShardResult:
     """Write ``OUT/<split>/shard-NNNN.tar`` and its sidecar; same task → same bytes."""
     start = time.perf_counter()
     tar_path = task.tar_path
-    tar_path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(tar_path.parent)
     members: list[IndexedMember] = []
     with atomic_output(tar_path) as fh:
         writer = TarWriter(fh)
@@ -178,9 +179,10 @@ def build_shard(task: ShardTask) -> ShardResult:
 
 
 def run_shard_task(task: ShardTask) -> ShardOutcome:
-    """``build_shard``, with a ``BuildError`` (a bad record under ``--on-error fail``) returned
-    as a ``ShardFailure``: what every engine maps over the shard tasks."""
+    """``build_shard``, with a ``BuildError`` (a bad record under ``--on-error fail``) or an
+    ``OutputError`` (OUT cannot be written) returned as a ``ShardFailure``: what every engine
+    maps over the shard tasks."""
     try:
         return build_shard(task)
-    except BuildError as exc:
+    except (BuildError, OutputError) as exc:
         return ShardFailure(task.split, task.index, str(exc))

@@ -3,9 +3,8 @@
 - One OpenCV thread: the engine's processes are the parallelism.
 - glibc malloc thresholds fixed at 16 MiB (mmap) and 32 MiB (trim). With the default dynamic
   thresholds a freed decoded source (0.2–3 MB) can be trimmed off the heap and faulted back in
-  page by page for the next record (~3 µs a fault on a VM): measured 8 faults a sample in Spark
-  workers before sources were decoded straight into RGBX, 0.4 after, none with these
-  thresholds. Memory stays bounded: freed blocks are reused, at most 32 MiB of free heap is kept.
+  page by page for the next record. Memory stays bounded: freed blocks are reused, at most
+  32 MiB of free heap is kept.
 """
 
 from __future__ import annotations

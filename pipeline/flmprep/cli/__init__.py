@@ -8,6 +8,7 @@ import logging
 import click
 
 from flmprep import __version__
+from flmprep.cli.errors import Guarded, exit_table
 
 # command name -> ("module:attribute", one-line help); each module holds its click command.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -19,11 +20,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("flmprep.cli.verify_cmd:verify", "Check a built dataset against its manifest."),
     "train": ("flmprep.cli.train_cmd:train", "Train a landmark model on built shards."),
     "evaluate": ("flmprep.cli.train_cmd:evaluate", "Evaluate a checkpoint: NME, failure rate, AUC."),
+    "export": ("flmprep.cli.export_data_cmd:export_cmd",
+               "Export a built dataset to COCO/mmpose, LitData or MDS."),
+    "models": ("flmprep.cli.models_cmd:models", "List the landmark models: input, points, parameters, seed."),
 }
 
 
-class LazyGroup(click.Group):
-    """A group that imports a subcommand's module only when that subcommand runs."""
+class LazyGroup(Guarded, click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs; errors of every
+    subcommand go through ``Guarded`` (one line, one exit-code table)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -43,7 +48,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exit_table())
 @click.version_option(__version__, prog_name="flmprep")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 def main(verbose: int) -> None:

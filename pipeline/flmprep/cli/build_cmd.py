@@ -15,7 +15,7 @@ from flmprep.builder.driver import BuildRun, Engine, run_build
 from flmprep.builder.finalize import exit_status
 from flmprep.builder.local import LocalEngine, default_workers
 from flmprep.builder.progress import summary_table
-from flmprep.errors import ConfigError, FlmprepError
+from flmprep.cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, GuardedCommand, Terminated, exit_table, fail
 
 log = logging.getLogger(__name__)
 
@@ -23,24 +23,23 @@ log = logging.getLogger(__name__)
 def run_and_exit(prog: str, options: dict[str, Any], make_engine: Callable[[BuildConfig], Engine],
                  *, show_progress: bool = True, report: Callable[[BuildRun], str] | None = None) -> NoReturn:
     """Parse the build options, run the build on ``make_engine(cfg)``, print the summary and exit
-    with the build's status: 0 ok; 1 on a bad record under --on-error fail or unusable input;
-    2 on bad options or a refused OUT (a click usage error); 3 when rejected/input records exceed
-    --max-reject-ratio (after writing everything)."""
+    with the build's status (``cli.errors``: 0 ok; 2 bad options or input, a refused OUT, a bad
+    record under --on-error fail; 3 when rejected/input records exceed --max-reject-ratio, after
+    writing everything; 130/143 stopped, finished shards kept)."""
+    cfg = from_options(**options)
     try:
-        cfg = from_options(**options)
         run = run_build(cfg, make_engine(cfg), show_progress=show_progress)
-    except ConfigError as exc:  # bad options, a non-empty OUT, --resume over changed records
-        raise click.UsageError(str(exc)) from exc
-    except FlmprepError as exc:
-        click.echo(f"{prog}: error: {exc}", err=True)
-        sys.exit(1)
+    except (KeyboardInterrupt, Terminated) as exc:
+        terminated = isinstance(exc, Terminated)
+        fail(prog, f"stopped by {'SIGTERM' if terminated else 'Ctrl-C'}: finished shards are kept; rerun "
+                   "with --resume to build the rest", EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     click.echo(summary_table(run.manifest))
     if report is not None:
         click.echo(report(run))
     sys.exit(exit_status(cfg, run.manifest))
 
 
-@click.command("build", context_settings={"max_content_width": 110})
+@click.command("build", cls=GuardedCommand, context_settings={"max_content_width": 110}, epilog=exit_table())
 @build_options
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the usable CPU cores).")
@@ -50,9 +49,7 @@ def build(workers: int | None, progress: bool, **options: Any) -> None:
     """Build OUT/<split>/shard-NNNN.tar shards, OUT/manifest.json and OUT/rejects.jsonl.
 
     Runs the same plan and per-shard function as `spark-submit jobs/build_shards.py`, so both
-    give byte-identical output. Exit status: 0 ok; 1 on a bad record under --on-error fail or
-    unusable input; 2 on bad options; 3 when rejected/input records exceed --max-reject-ratio
-    (after writing everything).
+    give byte-identical output.
     """
     n = workers or default_workers()
 

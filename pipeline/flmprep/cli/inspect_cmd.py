@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from flmprep import imageio
+from flmprep.cli.errors import EXIT_INPUT, EXIT_PROBLEMS, GuardedCommand, fail
 from flmprep.inspect import SampleRow, Summary, render_sheet, summarise
 from flmprep.shards.reader import DEFAULT_MAX_MEMBER_BYTES, Limits, ShardReadError
 
@@ -91,7 +92,7 @@ def _print_invalid(summary: Summary) -> None:
             click.echo(f"INVALID {shard}: {key}: {problem}", err=True)
 
 
-@click.command("inspect")
+@click.command("inspect", cls=GuardedCommand)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--samples", "list_n", type=click.IntRange(min=0), default=0, help="List the first N samples.")
 @click.option("--key", default=None, help="Show the sample KEY whole (members, JSON, problems).")
@@ -135,11 +136,9 @@ def inspect_cmd(
             path, list_samples=list_n, key=key, keep=render_n if render else 0, limits=limits
         )
     except (ShardReadError, OSError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail("flmprep inspect", str(e), EXIT_INPUT)
     except KeyError as e:
-        click.echo(f"error: {e.args[0]}", err=True)
-        sys.exit(1)
+        fail("flmprep inspect", str(e.args[0]), EXIT_PROBLEMS)
     doc = summary.to_json()
     if render is not None and kept:
         render.write_bytes(imageio.encode(render_sheet(kept, labels=labels, heatmaps=heatmaps), "png"))

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from flmprep.augment import RECIPES, get_recipe, recipe_option_specs
-from flmprep.errors import ConfigError, FlipUnsupportedError, FlmprepError
+from flmprep.augment import RECIPES, get_recipe
+from flmprep.builder.config import recipe_options
+from flmprep.cli.errors import GuardedCommand
 from flmprep.formats import DATASETS
 from flmprep.preview import preview as make_preview
 from flmprep.preview import write_preview
 
-F = TypeVar("F", bound=Callable[..., Any])
+#: What ``--out`` may end in: the codecs the sheet can be written with.
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def recipe_options(func: F) -> F:
-    """Add one option per recipe parameter (default: the recipe's preset)."""
-    for spec in reversed(recipe_option_specs()):
-        if spec.type is bool:
-            func = click.option(spec.flag, spec.name, default=None, help=spec.help)(func)
-        else:
-            func = click.option(spec.flag, spec.name, type=spec.type, default=None, help=spec.help)(func)
-    return func
+def _sheet_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.lower().endswith(SHEET_SUFFIXES):
+        raise click.BadParameter(f"expected a file ending in {', '.join(SHEET_SUFFIXES)}, found {value!r}")
+    return value
 
 
-@click.command("preview", context_settings={"max_content_width": 110})
+@click.command("preview", cls=GuardedCommand, context_settings={"max_content_width": 110})
 @click.argument("dataset", type=click.Choice(sorted(DATASETS)))
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
 @click.option(
@@ -41,6 +38,7 @@ def recipe_options(func: F) -> F:
     type=click.Path(dir_okay=False),
     default="preview.png",
     show_default=True,
+    callback=_sheet_path,
     help="Output image (.png, or .jpg).",
 )
 @recipe_options
@@ -56,12 +54,10 @@ def preview(
     **overrides: Any,
 ) -> None:
     """Render N augmented views of DATASET at ROOT with RECIPE and tile them into one image."""
+    recipe = get_recipe(recipe_name, **overrides)
     try:
-        recipe = get_recipe(recipe_name, **overrides)
         result = make_preview(dataset, root, recipe, n=n, seed=seed, split=split, labels=labels)
-    except (ConfigError, FlipUnsupportedError) as e:
-        raise click.UsageError(str(e)) from e
-    except (ValueError, FlmprepError) as e:
+    except ValueError as e:
         raise click.ClickException(str(e)) from e
     write_preview(result, out)
     h, w = result.sheet.shape[:2]

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from flmprep.errors import FlmprepError
+from flmprep.cli.errors import GuardedCommand
 from flmprep.synth import DATASETS, SynthResult, synthesize
 
 
-@click.command("synth")
+@click.command("synth", cls=GuardedCommand)
 @click.argument("dataset", type=click.Choice(DATASETS))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of images.")
@@ -32,6 +32,13 @@ from flmprep.synth import DATASETS, SynthResult, synthesize
 @click.option(
     "--max-faces", type=click.IntRange(min=1), default=None, help="Cap faces per image (300w, wflw)."
 )
+@click.option(
+    "--all-folders",
+    is_flag=True,
+    help="300w only: images from all six 300W folders (afw, helen/trainset, helen/testset, lfpw/trainset, "
+    "lfpw/testset, ibug) in both XML files, plus dlib-style _mirror.jpg copies of some, as dlib's files "
+    "mix them: a tree for 'scan --protocol 300w'.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace the contents of a non-empty OUT.")
 def synth(
     dataset: str,
@@ -42,6 +49,7 @@ def synth(
     mark_radius: float | None,
     sparse_marks: bool,
     max_faces: int | None,
+    all_folders: bool,
     overwrite: bool,
 ) -> None:
     """Write N synthetic images of DATASET with its native annotation files under OUT.
@@ -49,20 +57,18 @@ def synth(
     Each landmark is drawn as a small mark whose colour encodes its index
     (flmprep.synth.marks.find_marks recovers them); the annotations hold exactly the drawn positions.
     """
-    try:
-        result = synthesize(
-            dataset,
-            out,
-            n,
-            seed,
-            image_format=image_format,
-            mark_radius=mark_radius,
-            sparse_marks=sparse_marks,
-            max_faces=max_faces,
-            overwrite=overwrite,
-        )
-    except FlmprepError as err:
-        raise click.ClickException(str(err)) from None
+    result = synthesize(
+        dataset,
+        out,
+        n,
+        seed,
+        image_format=image_format,
+        mark_radius=mark_radius,
+        sparse_marks=sparse_marks,
+        max_faces=max_faces,
+        overwrite=overwrite,
+        all_folders=all_folders,
+    )
     click.echo(summary(result))
 
 

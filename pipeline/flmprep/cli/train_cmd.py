@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from flmprep.train.config import from_options, train_options
+from flmprep.cli.errors import GuardedCommand
+from flmprep.train.config import TrainConfig, explicit_options, from_options, options, train_options
 
 
-@click.command()
+def preset_line(cfg: TrainConfig) -> str:
+    """One line with what a preset resolved to."""
+    milestones = ",".join(str(m) for m in cfg.milestones) or "none"
+    return (
+        f"preset {cfg.preset}: model {cfg.model}, loss {cfg.loss}, {cfg.optimizer} lr {cfg.lr:g}, "
+        f"batch {cfg.batch_size}, {cfg.epochs} epochs, milestones {milestones}"
+    )
+
+
+@click.command(cls=GuardedCommand)
 @train_options
 def train(**kwargs: Any) -> None:
     """Train a landmark model on built shards in this process (several: torchrun -m flmprep.train)."""
     from flmprep.train.loop import run
 
-    history = run(from_options(**kwargs))
+    cfg = from_options(explicit_options(click.get_current_context()), **kwargs)
+    if cfg.preset:
+        click.echo(preset_line(cfg))
+    history = run(cfg)
     for row in history:
         val = row.get("val", {})
         click.echo(
@@ -26,39 +40,48 @@ def train(**kwargs: Any) -> None:
         )
 
 
-def _table(report: dict[str, Any]) -> str:
-    lines = [f"{'subset':<14} {'faces':>6} {'NME':>8} {'FR@0.08':>8} {'FR@0.10':>8} {'AUC@0.10':>9}"]
-    rows = [("all", report), *sorted(report["subsets"].items())]
-    for name, m in rows:
-        scores = " ".join(f"{m[k]:>8.4f}" for k in ("nme", "fr_008", "fr_010"))
-        lines.append(f"{name:<14} {m['count']:>6} {scores} {m['auc_010']:>9.4f}")
+def report_table(report: dict[str, Any]) -> str:
+    """The protocol (normaliser, thresholds) and one row per part or attribute, from ``--json``'s doc."""
+    protocol = report["protocol"]
+    columns = [(key, title) for key, title in protocol["columns"]]
+    lines = [
+        f"normaliser: {protocol['normaliser']}",
+        f"thresholds: {', '.join(title for _, title in columns)}",
+        f"{'subset':<14} {'faces':>6} {'NME':>8}" + "".join(f" {title:>8}" for _, title in columns),
+    ]
+    head = list(report["parts"].items()) or [("all", report)]
+    for name, m in head + sorted(report["subsets"].items()):
+        scores = "".join(f" {m[key]:>8.4f}" for key, _ in columns)
+        lines.append(f"{name:<14} {m['count']:>6} {m['nme']:>8.4f}{scores}")
     return "\n".join(lines)
 
 
-@click.command()
-@click.option(
-    "--data",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Built dataset folder (holds manifest.json).",
-)
+@click.command(cls=GuardedCommand)
+@options("data")
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--split", default="test", show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True)
-@click.option("--amp", is_flag=True, help="bf16 autocast.")
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    help="Split to score; test on a 300W standard-protocol build scores test_common and test_challenge.",
+)
+@options("batch_size", "workers", "amp")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def evaluate(
     data: Path, checkpoint: Path, split: str, batch_size: int, workers: int, amp: bool, as_json: bool
 ) -> None:
-    """NME, failure rate at 0.08/0.10 and AUC@0.10 of a checkpoint, in source-image pixels."""
+    """NME, failure rates and AUC of a checkpoint in source-image pixels, at the scheme's thresholds."""
+    from flmprep.data import DataError
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
 
     runtime = start()
     try:
         report = evaluate_checkpoint(data, checkpoint, split, runtime, batch_size, workers, amp).to_json()
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        click.echo(f"flmprep evaluate: error: {exc}", err=True)
+        sys.exit(2)
     finally:
         stop(runtime)
     if runtime.is_main:
-        click.echo(json.dumps(report, sort_keys=True) if as_json else _table(report))
+        click.echo(json.dumps(report, sort_keys=True) if as_json else report_table(report))

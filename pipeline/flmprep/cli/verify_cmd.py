@@ -11,11 +11,12 @@ from pathlib import Path
 
 import click
 
+from flmprep.cli.errors import EXIT_INPUT, GuardedCommand, fail
 from flmprep.shards.reader import DEFAULT_MAX_MEMBER_BYTES, Limits
 from flmprep.verify import ManifestError, verify_output
 
 
-@click.command("verify")
+@click.command("verify", cls=GuardedCommand)
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quick", is_flag=True, help="Skip per-sample checks (files, hashes, counts, sidecars only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
@@ -29,13 +30,12 @@ from flmprep.verify import ManifestError, verify_output
 def verify(out: Path, quick: bool, as_json: bool, max_member_bytes: int) -> None:
     """Check OUT against OUT/manifest.json: shards, sha256, sizes, counts, sidecars, samples.
 
-    Exit status: 0 all good, 1 any problem, 2 no readable manifest.
+    Exit status: 0 all good, 1 any problem, 2 no readable manifest (see `flmprep --help`).
     """
     try:
         report = verify_output(out, limits=Limits(max_member_bytes=max_member_bytes), samples=not quick)
     except ManifestError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        fail("flmprep verify", str(e), EXIT_INPUT)
     if as_json:
         click.echo(json.dumps(report.to_json(), sort_keys=True))
     else:

@@ -4,7 +4,8 @@ WebDataset pipeline share, so both give the same values.
 A decoded sample is a dict:
 
 - ``key``: the sample key; ``attributes``: the dataset's attributes (``{}`` when it has none);
-- ``image``: uint8 [H, W, 3] RGB (greyscale images expanded); JPEG through simplejpeg;
+- ``image``: uint8 [H, W, C]: C = 3, RGB (greyscale images expanded), or C = 1, luma (for the
+  greyscale models; colour images converted); JPEG through simplejpeg;
 - ``landmarks``: float32 [K, 2] in output pixels; ``visible``: bool [K];
 - ``transform``: float64 [2, 3], source → output;
 - ``heatmaps`` (only when asked and the build has them): float32 [K, h, w], values in [0, 1].
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
+import cv2
 import numpy as np
 import simplejpeg
 
@@ -26,11 +28,15 @@ T = TypeVar("T")
 IMAGE_EXTS = ("jpg", "png", "webp")
 
 
-def decode_image_bytes(data: bytes, ext: str) -> np.ndarray:
-    """uint8 RGB [H, W, 3] from the bytes of a ``jpg``, ``png`` or ``webp`` member."""
+def decode_image_bytes(data: bytes, ext: str, channels: int = 3) -> np.ndarray:
+    """uint8 [H, W, channels] from the bytes of a ``jpg``, ``png`` or ``webp`` member: RGB for 3
+    channels, luma for 1."""
+    if channels not in (1, 3):
+        raise ValueError(f"image channels: expected 1 or 3, found {channels}")
     if ext == "jpg":
-        return simplejpeg.decode_jpeg(data, colorspace="RGB")
-    return imageio.decode(data).pixels
+        return simplejpeg.decode_jpeg(data, colorspace="RGB" if channels == 3 else "GRAY")
+    rgb = imageio.decode(data).pixels
+    return rgb if channels == 3 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None]
 
 
 def decode_heatmaps(data: bytes, num_points: int) -> np.ndarray:
@@ -53,13 +59,13 @@ def sample_arrays(key: str, doc: dict[str, Any], where: str) -> dict[str, Any]:
             "attributes": real_attributes(doc.get("attributes"))}
 
 
-def decode_sample(raw: RawSample, *, heatmaps: bool = False) -> dict[str, Any]:
+def decode_sample(raw: RawSample, *, heatmaps: bool = False, channels: int = 3) -> dict[str, Any]:
     """Decode one raw sample (see the module docstring); errors name the shard and key."""
     out = sample_arrays(raw.key, sample_json(raw), raw.where)
     ext = next((e for e in IMAGE_EXTS if e in raw.members), None)
     if ext is None:
         raise DataError(f"{raw.where}: expected a .jpg, .png or .webp member, found {sorted(raw.members)}")
-    out["image"] = decode_image_bytes(raw.members[ext], ext)
+    out["image"] = decode_image_bytes(raw.members[ext], ext, channels)
     if heatmaps:
         data = raw.members.get(HEATMAP_MEMBER)
         if data is None:

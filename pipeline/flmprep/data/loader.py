@@ -31,9 +31,9 @@ _ARRAYS = ("image", "landmarks", "visible", "transform", "heatmaps")
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch: images uint8 [B,H,W,3], landmarks float32 [B,K,2] (output pixels), visible bool [B,K],
-    transforms float64 [B,2,3] (source → output), heatmaps float32 [B,K,h,w] (or None), plus keys
-    and attribute dicts."""
+    """A batch: images uint8 [B,H,W,C] (C = 3 or 1), landmarks float32 [B,K,2] (output pixels),
+    visible bool [B,K], transforms float64 [B,2,3] (source → output), heatmaps float32 [B,K,h,w]
+    (or None), plus keys and attribute dicts."""
 
     images: torch.Tensor
     landmarks: torch.Tensor
@@ -90,15 +90,15 @@ class LandmarkDataset(IterableDataset[dict[str, Any]]):
     buffer, the remainder of ``world × batch_size`` dropped. Otherwise every sample exactly once,
     in order. ``rank``/``world`` default to torch.distributed's (or RANK/WORLD_SIZE);
     ``heatmaps`` to whether the build has them; ``shards`` (default: the split's) reads a
-    subset. ``set_epoch`` (or ``make_loader``, which advances it each pass) picks the epoch's
-    order.
+    subset; ``channels`` is the images' channel count (3: RGB, 1: luma). ``set_epoch`` (or
+    ``make_loader``, which advances it each pass) picks the epoch's order.
     """
 
     def __init__(self, data: str | Path | BuiltDataset, split: str = "train", *, batch_size: int = 32,
                  shuffle: bool | None = None, drop_last: bool | None = None,
                  shuffle_buffer: int = SHUFFLE_BUFFER, seed: int = 0, epoch: int = 0,
                  rank: int | None = None, world: int | None = None, heatmaps: bool | None = None,
-                 shards: Sequence[ShardInfo] | None = None) -> None:
+                 shards: Sequence[ShardInfo] | None = None, channels: int = 3) -> None:
         built = data if isinstance(data, BuiltDataset) else open_dataset(data)
         self.root = built.root
         self.shard_list: tuple[ShardInfo, ...] = built.shards(split) if shards is None else tuple(shards)
@@ -107,7 +107,7 @@ class LandmarkDataset(IterableDataset[dict[str, Any]]):
         self.drop_last = self.shuffle if drop_last is None else drop_last
         self.heatmaps = built.has_heatmaps if heatmaps is None else heatmaps
         self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer if self.shuffle else 0
-        self.seed, self.epoch = seed, epoch
+        self.seed, self.epoch, self.channels = seed, epoch, channels
         self.rank, self.world = rank_and_world(rank, world)
         self.plan()  # refuse now a split that cannot feed the ranks
 
@@ -143,7 +143,7 @@ class LandmarkDataset(IterableDataset[dict[str, Any]]):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for raw in self.raw_samples(self.worker_plan()):
-            yield _tensors(decode_sample(raw, heatmaps=self.heatmaps))
+            yield _tensors(decode_sample(raw, heatmaps=self.heatmaps, channels=self.channels))
 
 
 class EpochLoader(DataLoader[Batch]):

@@ -11,26 +11,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from flmprep.errors import ConfigError
+from flmprep.formats._common import ReadContext
 from flmprep.records import FaceRecord, ReadReport
 
 OnError = Literal["fail", "skip"]
 
 
-
 @dataclass(frozen=True)
 class DatasetInfo:
-    """One row of the dataset registry: the reader module, the landmark scheme it yields and the
-    augmentation recipe a build uses unless told otherwise."""
+    """One row of the dataset registry: the reader module, the landmark scheme it yields, the
+    augmentation recipe a build uses unless told otherwise, and the split protocols the reader
+    knows (the first is the default; none for datasets with one way to split)."""
 
     module: str
     scheme: str
     recipe: str
+    protocols: tuple[str, ...] = ()
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "celeba": DatasetInfo("flmprep.formats.celeba", "celeba5", "celeba"),
     "celeba-aligned": DatasetInfo("flmprep.formats.celeba", "celeba5", "celeba"),
-    "300w": DatasetInfo("flmprep.formats.dlib_xml", "ibug68", "300w"),
+    "300w": DatasetInfo("flmprep.formats.dlib_xml", "ibug68", "300w", ("dlib", "300w")),
     "wflw": DatasetInfo("flmprep.formats.wflw", "wflw98", "wflw"),
     "helen": DatasetInfo("flmprep.formats.helen", "helen194", "helen"),
     "pts": DatasetInfo("flmprep.formats.pts", "ibug68", "300w"),
@@ -38,9 +41,7 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 class Reader(Protocol):
-    def __call__(
-        self, root: Path, dataset: str, report: ReadReport, on_error: OnError
-    ) -> Iterator[FaceRecord]: ...
+    def __call__(self, ctx: ReadContext) -> Iterator[FaceRecord]: ...
 
 
 def scheme_of(dataset: str) -> str:
@@ -69,16 +70,44 @@ def read_dataset(
     *,
     on_error: OnError = "fail",
     report: ReadReport | None = None,
+    protocol: str | None = None,
 ) -> Iterator[FaceRecord]:
     """Stream the records of ``dataset`` unpacked at ``root``.
 
     With ``on_error="fail"`` the first malformed annotation raises ``AnnotationError``;
     with ``"skip"`` it becomes a ``Reject`` in ``report`` and reading goes on.
+    ``protocol`` picks how the records are split, for datasets that know several ways
+    (``300w``: ``"dlib"``, the default, or ``"300w"``); other datasets refuse any value but None.
     """
+    chosen = resolve_protocol(dataset, protocol)
+    info = DATASETS[dataset]
+    mode: OnError = "skip" if on_error == "skip" else "fail"
+    report = report if report is not None else ReadReport()
+    ctx = ReadContext(Path(root), dataset, info.scheme, report, mode, chosen)
+    reader: Reader = importlib.import_module(info.module).read
+    return reader(ctx)
+
+
+def protocols_of(dataset: str) -> tuple[str, ...]:
+    """The split protocols ``dataset``'s reader knows, the default first (empty: only one way)."""
     _check(dataset)
-    module = importlib.import_module(DATASETS[dataset].module)
-    reader: Reader = module.read
-    return reader(Path(root), dataset, report if report is not None else ReadReport(), on_error)
+    return DATASETS[dataset].protocols
+
+
+def resolve_protocol(dataset: str, protocol: str | None) -> str:
+    """The protocol a read of ``dataset`` uses: ``protocol``, or the dataset's default when None
+    ("" for datasets without protocols). An unknown one is a ``ConfigError`` listing the known."""
+    known = protocols_of(dataset)
+    if protocol is None:
+        return known[0] if known else ""
+    if protocol not in known:
+        if not known:
+            raise ConfigError(
+                f"--protocol: expected no protocol for {dataset} (it has one way to split), "
+                f"found {protocol!r}"
+            )
+        raise ConfigError(f"--protocol for {dataset}: expected one of {', '.join(known)}, found {protocol!r}")
+    return protocol
 
 
 def _check(dataset: str) -> None:

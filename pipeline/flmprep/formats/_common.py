@@ -1,114 +1,35 @@
-"""Shared reader plumbing: safe image paths, record keys, number parsing, error routing."""
+"""Shared reader plumbing: record keys, number parsing, finite values, error routing.
+
+Paths (image paths, annotation files, walks) go through ``flmprep.formats._paths.PathGuard``.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from flmprep.errors import AnnotationError
+from flmprep.formats._paths import PathGuard, WalkedFolder
+from flmprep.formats._text import iter_content_lines, iter_lines
 from flmprep.records import FaceRecord, ReadReport, Reject
 
 logger = logging.getLogger(__name__)
 
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
-_DRIVE = re.compile(r"[A-Za-z]:")
 
 
 def record_key(dataset: str, name: str, face: int) -> str:
     """``{dataset}_{name without extension, unsafe chars as _}_f{face}``: never contains a dot."""
     stem = posixpath.splitext(name)[0]
     return f"{_KEY_UNSAFE.sub('_', dataset)}_{_KEY_UNSAFE.sub('_', stem)}_f{face}"
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-class PathGuard:
-    """Turns an annotation's image path into a normalised POSIX path relative to the root.
-
-    Refuses absolute paths, paths whose ``..`` leave the root, and paths that reach outside
-    the root through a symlink (directory symlinks are resolved once per directory).
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.real_root = os.path.realpath(root)
-        self._links: dict[str, frozenset[str]] = {}
-
-    def check(self, rel: str, path: Path | str, where: int | str, base: str = "") -> str:
-        """The normalised path of ``base/rel`` relative to the root, or an ``AnnotationError``.
-
-        ``rel`` is the path as the annotation gives it; backslashes count as separators.
-        """
-        rel = rel.replace("\\", "/")
-        if not rel or "\x00" in rel:
-            raise AnnotationError(str(path), where, "an image path", repr(rel))
-        if rel.startswith("/") or _DRIVE.match(rel):
-            raise AnnotationError(
-                str(path),
-                where,
-                "an image path relative to the dataset root",
-                f"absolute path {rel!r}",
-                reason="path_outside_root",
-            )
-        norm = posixpath.normpath(f"{base}/{rel}" if base else rel)
-        if norm == ".." or norm.startswith("../"):
-            raise AnnotationError(
-                str(path),
-                where,
-                "an image path inside the dataset root",
-                f"{rel!r}, which leaves it through '..'",
-                reason="path_outside_root",
-            )
-        if norm == ".":
-            raise AnnotationError(str(path), where, "an image file name", repr(rel))
-        self.check_inside(norm, path, where)
-        return norm
-
-    def check_inside(self, norm: str, path: Path | str, where: int | str) -> None:
-        """Refuse a normalised relative path that reaches outside the root through a symlink."""
-        if not self._resolves_inside(norm):
-            raise AnnotationError(
-                str(path),
-                where,
-                "an image inside the dataset root",
-                f"{norm!r}, a symlink that resolves outside it",
-                reason="path_outside_root",
-            )
-
-    def _resolves_inside(self, norm: str) -> bool:
-        parent, _, name = norm.rpartition("/")
-        links = self._links.get(parent)
-        if links is None:
-            links = self._scan(parent)
-            self._links[parent] = links
-        if links is _OUTSIDE:
-            return False
-        return name not in links or _inside(os.path.realpath(os.path.join(self.root, norm)), self.real_root)
-
-    def _scan(self, parent: str) -> frozenset[str]:
-        """The names of the symlinks in ``parent`` (one directory listing, no stat per file)."""
-        folder = os.path.join(self.root, parent)
-        if not _inside(os.path.realpath(folder), self.real_root):
-            return _OUTSIDE
-        try:
-            with os.scandir(folder) as entries:
-                return frozenset(e.name for e in entries if e.is_symlink())
-        except (FileNotFoundError, NotADirectoryError):
-            return frozenset()
-
-
-_OUTSIDE: frozenset[str] = frozenset({"/"})  # marks a folder that itself resolves outside the root
 
 
 def parse_ints(tokens: Sequence[str], path: Path | str, where: int | str, what: str) -> list[int]:
@@ -155,19 +76,57 @@ def _is_float(token: str) -> bool:
     return _plain(token)
 
 
-def landmark_array(values: Sequence[float], path: Path | str, where: int | str) -> np.ndarray:
-    """[K, 2] float32 from x0 y0 x1 y1 …; NaN/inf raise ``nonfinite_landmarks``."""
-    if not math.isfinite(sum(values)):
-        bad = next((i // 2 for i, v in enumerate(values) if not math.isfinite(v)), None)
-        if bad is not None:
-            raise AnnotationError(
-                str(path),
-                where,
-                "finite landmark coordinates",
-                f"point {bad} = ({values[2 * bad]}, {values[2 * bad + 1]})",
-                reason="nonfinite_landmarks",
-            )
-    return np.array(values, dtype=np.float32).reshape(-1, 2)
+#: Values below this magnitude round to a finite float32; from it on, to inf.
+_FLOAT32_ROUNDS_FINITE = 2.0**128 - 2.0**103
+
+
+def stored_floats(values: Sequence[float]) -> tuple[np.ndarray, bool]:
+    """``values`` cast to float32, the stored type, and whether every one is finite there: a
+    float above 3.4e38 or an integer of 40 digits (or 400) becomes inf. The one finiteness
+    check of every reader (landmarks and boxes)."""
+    limit = _FLOAT32_ROUNDS_FINITE
+    if values and -limit < min(values) and max(values) < limit and math.isfinite(sum(values)):
+        return np.array(values, dtype=np.float32), True  # no NaN, no inf, nothing that overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        stored = np.array([_as_float(v) for v in values], dtype=np.float32)
+    return stored, bool(np.isfinite(stored).all())
+
+
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64
+        return float("inf") if value > 0 else float("-inf")
+
+
+def landmark_array(
+    values: Sequence[float], path: Path | str, where: int | str, lines: Sequence[int] = ()
+) -> np.ndarray:
+    """[K, 2] float32 from x0 y0 x1 y1 …; a value that is NaN or inf as float32 raises
+    ``nonfinite_landmarks`` at ``where``, or at ``lines[k]`` (one line per point) when given."""
+    points, finite = stored_floats(values)
+    if not finite:
+        bad = int(np.flatnonzero(~np.isfinite(points))[0]) // 2
+        raise AnnotationError(
+            str(path),
+            lines[bad] if lines else where,
+            "finite landmark coordinates (within float32's range)",
+            f"point {bad} = ({values[2 * bad]}, {values[2 * bad + 1]})",
+            reason="nonfinite_landmarks",
+        )
+    return points.reshape(-1, 2)
+
+
+def box_values(
+    values: Sequence[float], path: Path | str, where: int | str
+) -> tuple[float, float, float, float]:
+    """(x_min, y_min, x_max, y_max) as floats; a corner beyond float32's range is an error."""
+    if len(values) != 4 or not stored_floats(values)[1]:
+        raise AnnotationError(
+            str(path), where, "box corners within float32's range", " ".join(str(v) for v in values)
+        )
+    x0, y0, x1, y1 = (float(v) for v in values)
+    return x0, y0, x1, y1
 
 
 class KeyCollisionError(AnnotationError):
@@ -183,6 +142,7 @@ class ReadContext:
     scheme: str
     report: ReadReport
     on_error: Literal["fail", "skip"]
+    protocol: str = ""
     guard: PathGuard = field(init=False)
     _keys: dict[str, str] = field(default_factory=dict, init=False)
 
@@ -195,6 +155,31 @@ class ReadContext:
             raise err
         logger.debug("reject %s: %s", err.reason, err)
         self.report.reject(Reject(err.key or err.origin, err.reason, str(err), err.origin, split))
+
+    def open(self, path: Path, max_bytes: int | None = None) -> BinaryIO:
+        """An annotation file, checked by the root's guard (inside the root, a regular file)."""
+        return self.guard.open(path, max_bytes)
+
+    def lines(self, path: Path, start: int = 1, max_bytes: int | None = None) -> Iterator[tuple[int, str]]:
+        """The non-blank lines of a text annotation file (``_text.iter_content_lines``)."""
+        return iter_content_lines(self.guard, path, start, max_bytes)
+
+    def all_lines(self, path: Path, max_bytes: int | None = None) -> Generator[tuple[int, str], None, None]:
+        """Every line of a text annotation file, blank ones included (``_text.iter_lines``)."""
+        return iter_lines(self.guard, path, max_bytes)
+
+    def walk(self, top: Path) -> Iterator[WalkedFolder]:
+        """The folders below ``top``; symlinked folders are skipped, logged and counted."""
+        return self.guard.walk(top, self._skipped_link)
+
+    def _skipped_link(self, rel: str) -> None:
+        logger.warning("%s: not following the symlinked folder %s", self.root, rel)
+        self.report.counters["skipped_folder_links"] += 1
+
+    def no_records(self, path: Path, split: str, expected: str = "at least one record") -> None:
+        """A list or annotation file that yielded nothing: an error, or one reject under skip."""
+        found = "none (the whole file holds no record)"
+        self.fail(AnnotationError(str(path), "file", expected, found), split)
 
     def make(
         self,
@@ -239,10 +224,3 @@ class ReadContext:
             height=size[1],
             origin=where,
         )
-
-
-def require_file(path: Path) -> Path:
-    """``path`` if it is a file, else an AnnotationError naming it."""
-    if not path.is_file():
-        raise AnnotationError(str(path), "file", "an existing annotation file", "nothing there")
-    return path

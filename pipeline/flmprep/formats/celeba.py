@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
-import numpy as np
-
 from flmprep.errors import AnnotationError
-from flmprep.formats._common import ReadContext, parse_ints, record_key, require_file
-from flmprep.formats._text import iter_content_lines
-from flmprep.records import FaceRecord, ReadReport
+from flmprep.formats._common import ReadContext, box_values, landmark_array, parse_ints, record_key
+from flmprep.records import FaceRecord
 
 logger = logging.getLogger(__name__)
 
@@ -40,25 +37,29 @@ class _Listing:
     lines: Iterator[tuple[int, str]]
 
 
-def read(root: Path, dataset: str, report: ReadReport, on_error: str) -> Iterator[FaceRecord]:
+def read(ctx: ReadContext) -> Iterator[FaceRecord]:
     """Stream the records of CelebA (``celeba``) or CelebA aligned (``celeba-aligned``)."""
-    ctx = ReadContext(root, dataset, "celeba5", report, "skip" if on_error == "skip" else "fail")
-    wild = dataset == "celeba"
+    root = ctx.root
+    wild = ctx.dataset == "celeba"
     anno = root / "Anno"
     name = "list_landmarks_celeba.txt" if wild else "list_landmarks_align_celeba.txt"
-    listings = [_open_list(anno / name, LANDMARK_NAMES)]
+    listings = [_open_list(ctx, anno / name, LANDMARK_NAMES)]
     if wild:
-        listings.append(_open_list(anno / "list_bbox_celeba.txt", BBOX_NAMES))
-    partition = require_file(root / "Eval" / "list_eval_partition.txt")
-    listings.append(_Listing(partition, None, iter_content_lines(partition)))
+        listings.append(_open_list(ctx, anno / "list_bbox_celeba.txt", BBOX_NAMES))
+    partition = root / "Eval" / "list_eval_partition.txt"
+    listings.append(_Listing(partition, None, ctx.lines(partition)))
     folder, ext = ("img_celeba", ".jpg") if wild else _aligned_folder(root)
     paths = [listing.path for listing in listings]
+    read_any = False
     for index, rows in _zip(listings):
+        read_any = True
         try:
             yield _record(ctx, paths, rows, f"{folder}/{index:06d}{ext}")
         except AnnotationError as err:
-            err.key = err.key or record_key(dataset, f"{index:06d}", 0)
+            err.key = err.key or record_key(ctx.dataset, f"{index:06d}", 0)
             ctx.fail(err, _split_hint(rows[-1][1]))
+    if not read_any:
+        ctx.no_records(paths[0], "")
 
 
 def _aligned_folder(root: Path) -> tuple[str, str]:
@@ -68,13 +69,14 @@ def _aligned_folder(root: Path) -> tuple[str, str]:
     return "img_align_celeba", ".jpg"
 
 
-def _open_list(path: Path, names: list[str]) -> _Listing:
+def _open_list(ctx: ReadContext, path: Path, names: list[str]) -> _Listing:
     """Check the count line and the column-name line; return the rest as a stream."""
-    lines = iter_content_lines(require_file(path))
+    lines = ctx.lines(path)
     number, text = next(lines, (1, ""))
-    if number != 1 or not (text.strip().isdigit() and text.isascii()):
+    digits = text.strip()
+    if number != 1 or not (digits.isdigit() and digits.isascii() and len(digits) <= 9):
         raise AnnotationError(str(path), 1, "the record count on line 1", repr(text if number == 1 else ""))
-    count = int(text)
+    count = int(digits)
     if count != OFFICIAL_COUNT:
         logger.info("%s announces %d records (the official release has %d)", path, count, OFFICIAL_COUNT)
     number, text = next(lines, (2, ""))
@@ -139,7 +141,7 @@ def _record(ctx: ReadContext, paths: list[Path], rows: list[Row], image: str) ->
         x, y, w, h = parse_ints(box_fields[1:], paths[1], box_line, "box value")
         if w < 1 or h < 1:
             raise AnnotationError(str(paths[1]), box_line, "a box width and height >= 1", f"{w} x {h}")
-        bbox = (float(x), float(y), float(x + w - 1), float(y + h - 1))
+        bbox = box_values((x, y, x + w - 1, y + h - 1), paths[1], box_line)
     _count(paths[-1], part_line, part_fields, 2)
     split = PARTITIONS.get(part_fields[1])
     if split is None:
@@ -150,7 +152,7 @@ def _record(ctx: ReadContext, paths: list[Path], rows: list[Row], image: str) ->
         split=split,
         image=image,
         face=0,
-        landmarks=np.array(coords, dtype=np.float32).reshape(5, 2),  # integers: always finite
+        landmarks=landmark_array(coords, paths[0], lm_line),
         origin=(paths[0], lm_line),
         bbox=bbox,
         unique_key=f"{ctx.dataset}_{lm_fields[0][:-4]}_f0",  # ids are checked to run 000001, 000002, …

@@ -17,13 +17,14 @@ import numpy as np
 
 from flmprep.errors import AnnotationError
 from flmprep.formats._common import ReadContext, landmark_array, parse_floats, record_key
-from flmprep.formats._text import iter_lines
-from flmprep.records import FaceRecord, ReadReport
+from flmprep.records import FaceRecord
 
 NUM_POINTS = 68
 IMAGE_EXTENSIONS = (".jpg", ".png", ".ppm")
+#: A 68-point file is about 2 kB; the whole file is read at once, so it is bounded.
+MAX_PTS_BYTES = 1 << 20
 _VERSION = re.compile(r"version\s*:\s*1(\.0*)?")
-_NPOINTS = re.compile(r"n_?points\s*:\s*(\d+)")
+_NPOINTS = re.compile(r"n_?points\s*:\s*([0-9]{1,9})")
 
 
 @dataclass(frozen=True)
@@ -35,38 +36,35 @@ class PtsFile:
     split: str
 
 
-def read(root: Path, dataset: str, report: ReadReport, on_error: str) -> Iterator[FaceRecord]:
-    """Stream one record per .pts file under ``root``."""
-    ctx = ReadContext(root, dataset, "ibug68", report, "skip" if on_error == "skip" else "fail")
+def read(ctx: ReadContext) -> Iterator[FaceRecord]:
+    """Stream one record per .pts file under the root."""
     found = False
-    for item in find_pts(root):
+    for item in find_pts(ctx):
         found = True
-        path = root / item.rel
+        path = ctx.root / item.rel
         try:
             yield _record(ctx, path, item)
         except AnnotationError as err:
-            err.key = err.key or record_key(dataset, item.image or item.rel, 0)
+            err.key = err.key or record_key(ctx.dataset, item.image or item.rel, 0)
             ctx.fail(err, item.split)
     if not found:
-        raise AnnotationError(str(root), "dataset root", "at least one .pts file below it", "none")
+        raise AnnotationError(str(ctx.root), "dataset root", "at least one .pts file below it", "none")
 
 
-def find_pts(root: Path) -> Iterator[PtsFile]:
-    """Every .pts below ``root`` in sorted order, paired with the image beside it."""
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        rel_dir = os.path.relpath(folder, root)
-        parts = [] if rel_dir == "." else rel_dir.split(os.sep)
-        split = "test" if any("test" in p.lower() for p in parts) else "train"
-        by_name = {f.lower(): f for f in files}
-        for name in sorted(files):
+def find_pts(ctx: ReadContext) -> Iterator[PtsFile]:
+    """Every .pts below the root in sorted order, paired with the image beside it (symlinked
+    folders are not entered; a folder named like a .pts file is listed, to be refused on open)."""
+    for folder in ctx.walk(ctx.root):
+        split = "test" if any("test" in p.lower() for p in folder.parts) else "train"
+        by_name = {f.lower(): f for f in folder.files}
+        for name in sorted(folder.files + folder.dirs):
             stem, ext = os.path.splitext(name)
             if ext.lower() != ".pts":
                 continue
             image = next(
                 (by_name[stem.lower() + e] for e in IMAGE_EXTENSIONS if stem.lower() + e in by_name), None
             )
-            prefix = "/".join(parts)
+            prefix = folder.rel
             yield PtsFile(
                 rel=f"{prefix}/{name}" if prefix else name,
                 image=None if image is None else (f"{prefix}/{image}" if prefix else image),
@@ -74,9 +72,9 @@ def find_pts(root: Path) -> Iterator[PtsFile]:
             )
 
 
-def parse_pts(path: Path) -> np.ndarray:
+def parse_pts(ctx: ReadContext, path: Path) -> np.ndarray:
     """The points of one .pts file as float32 [N, 2], 0-based (file values minus 1)."""
-    lines = [(n, t.strip()) for n, t in iter_lines(path)]
+    lines = [(n, t.strip()) for n, t in ctx.all_lines(path, MAX_PTS_BYTES)]
     content = [(n, t) for n, t in lines if t]
     _expect(path, content, 0, _VERSION, "'version: 1'")
     count = int(_expect(path, content, 1, _NPOINTS, "'n_points: N'").group(1))
@@ -100,7 +98,8 @@ def parse_pts(path: Path) -> np.ndarray:
         raise AnnotationError(
             str(path), content[4 + count][0], "nothing after '}'", repr(content[4 + count][1])
         )
-    return landmark_array([c - 1.0 for c in coords], path, content[2][0])
+    point_lines = [n for n, _ in content[3 : 3 + count]]
+    return landmark_array([c - 1.0 for c in coords], path, content[2][0], point_lines)
 
 
 def _expect(
@@ -122,6 +121,6 @@ def _record(ctx: ReadContext, path: Path, item: PtsFile) -> FaceRecord:
         raise AnnotationError(
             str(path), "file", f"an image {stem}.jpg/.png/.ppm beside it", "none", reason="missing_image"
         )
-    landmarks = parse_pts(path)
+    landmarks = parse_pts(ctx, path)
     image = ctx.guard.check(item.image, path, "file")
     return ctx.make(name=image, split=item.split, image=image, face=0, landmarks=landmarks, origin=(path, 1))

@@ -13,9 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flmprep.errors import AnnotationError
-from flmprep.formats._common import ReadContext, landmark_array, parse_floats, parse_ints, record_key
-from flmprep.formats._text import iter_content_lines
-from flmprep.records import FaceRecord, ReadReport
+from flmprep.formats._common import (
+    ReadContext,
+    box_values,
+    landmark_array,
+    parse_floats,
+    parse_ints,
+    record_key,
+)
+from flmprep.formats._paths import PathGuard
+from flmprep.records import FaceRecord
 
 NUM_COORDS = 196
 ATTRIBUTES = ("pose", "expression", "illumination", "make_up", "occlusion", "blur")
@@ -25,14 +32,19 @@ ANNOTATIONS = "WFLW_annotations"
 IMAGES = "WFLW_images"
 
 
-def annotation_files(root: Path) -> list[tuple[Path, str]]:
-    """(annotation file, split) in reading order: train, test, then the subset lists by name."""
+def annotation_files(root: Path, guard: PathGuard | None = None) -> list[tuple[Path, str]]:
+    """(annotation file, split) in reading order: train, test, then the subset lists by name.
+
+    Anything at a list's path counts (a folder or a symlink too): reading it then says what is
+    wrong with it, rather than the split vanishing.
+    """
+    guard = guard or PathGuard(root)
     anno = root / ANNOTATIONS
     main = anno / "list_98pt_rect_attr_train_test"
     files = [(main / f"list_98pt_rect_attr_{s}.txt", s) for s in ("train", "test")]
-    files = [(path, split) for path, split in files if path.is_file()]
+    files = [(path, split) for path, split in files if guard.exists(path)]
     subset_dir = anno / "list_98pt_test"
-    subsets = sorted(subset_dir.glob("list_98pt_test*.txt")) or sorted(anno.glob("list_98pt_test*.txt"))
+    subsets = _listed(guard, subset_dir) or _listed(guard, anno)
     has_test = any(split == "test" for _, split in files)
     for path in subsets:
         suffix = path.stem[len("list_98pt_test") :]
@@ -44,10 +56,18 @@ def annotation_files(root: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def read(root: Path, dataset: str, report: ReadReport, on_error: str) -> Iterator[FaceRecord]:
-    """Stream the faces of every WFLW list under ``root``."""
-    ctx = ReadContext(root, dataset, "wflw98", report, "skip" if on_error == "skip" else "fail")
-    files = annotation_files(root)
+def _listed(guard: PathGuard, folder: Path) -> list[Path]:
+    """The subset lists ``list_98pt_test*.txt`` in ``folder`` (which must lie inside the root)."""
+    if not folder.is_dir() and not folder.is_symlink():
+        return []
+    guard.folder(folder, "a folder of WFLW lists")
+    return sorted(folder.glob("list_98pt_test*.txt"))
+
+
+def read(ctx: ReadContext) -> Iterator[FaceRecord]:
+    """Stream the faces of every WFLW list under the root."""
+    root = ctx.root
+    files = annotation_files(root, ctx.guard)
     if not files:
         raise AnnotationError(
             str(root / ANNOTATIONS),
@@ -64,7 +84,7 @@ def read_list(ctx: ReadContext, path: Path, split: str) -> Iterator[FaceRecord]:
     faces: Counter[str] = Counter()
     width = 0
     prefix = "" if split in ("train", "test") else f"{split}/"
-    for number, text in iter_content_lines(path):
+    for number, text in ctx.lines(path):
         tokens = text.split()
         if not width:
             width = len(tokens)
@@ -83,6 +103,8 @@ def read_list(ctx: ReadContext, path: Path, split: str) -> Iterator[FaceRecord]:
         except AnnotationError as err:
             err.key = err.key or record_key(ctx.dataset, prefix + name, face)
             ctx.fail(err, split)
+    if not width:
+        ctx.no_records(path, split)
 
 
 def _record(
@@ -109,7 +131,7 @@ def _record(
             raise AnnotationError(
                 str(path), number, "a rect with x_min <= x_max and y_min <= y_max", f"{x0} {y0} {x1} {y1}"
             )
-        bbox = (float(x0), float(y0), float(x1), float(y1))
+        bbox = box_values((x0, y0, x1, y1), path, number)
         flags = parse_ints(tokens[NUM_COORDS + 4 : -1], path, number, "attribute flag")
         bad = [f"{n}={v}" for n, v in zip(ATTRIBUTES, flags, strict=True) if v not in (0, 1)]
         if bad:

@@ -31,7 +31,9 @@ from flmprep.synth.scene import (
     free_box,
     image_size,
     make_faces,
-    render,
+    mark,
+    mirror_image,
+    render_scene,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,14 +64,20 @@ def synthesize(
     sparse_marks: bool = False,
     max_faces: int | None = None,
     overwrite: bool = False,
+    all_folders: bool = False,
 ) -> SynthResult:
     """Write ``n`` synthetic images of ``dataset`` and its native annotation files under ``out``.
 
     Deterministic: the same arguments give byte-identical files. ``image_format`` is "jpg"
     (quality 100, 4:4:4) or "png" where the layout allows it; ``mark_radius`` (source pixels)
     and ``sparse_marks`` control the marks; ``max_faces`` caps faces per image (300w, wflw).
+    ``all_folders`` (300w only) draws the images from all six 300W folders into both XML files and
+    adds dlib's mirror (``<stem>_mirror.jpg``) of the first image of each run of twelve, as in
+    dlib's own files: the tree the ``300w`` split protocol re-splits.
     """
     layout = _layout(dataset)
+    if all_folders and dataset != "300w":
+        raise ConfigError(f"--all-folders: expected dataset 300w (dlib's folders), found {dataset}")
     fmt = _format(dataset, layout, image_format)
     if n < 1:
         raise ConfigError(f"--n: expected a positive number of images, found {n}")
@@ -83,16 +91,34 @@ def synthesize(
     images, files = [], []
     for index, split in enumerate(splits):
         rng = np.random.default_rng([seed, index])
-        image = _image(dataset, layout, rng, index, split, fmt, marks, faces_cap)
-        _save(root / image.path, render(image, num_points, rng), fmt)
+        image = _image(dataset, layout, rng, index, split, fmt, marks, faces_cap, all_folders)
+        scene = render_scene(image, rng)
+        _save(root / image.path, mark(image, scene, num_points), fmt)
         images.append(image)
         files.append(image.path)
+        if all_folders and index % MIRROR_RUN < MIRROR_RUN // 2:
+            twin = mirror_image(image, mirror_path(image.path), _flip(layout), writers.dlib_box)
+            _save(root / twin.path, mark(twin, np.ascontiguousarray(scene[:, ::-1]), num_points), "jpg")
+            images.append(twin)
+            files.append(twin.path)
     files += _annotations(dataset, root, images, seed)
     records = tuple(_records(dataset, layout, images))
     logger.info(
         "synth %s: %d images, %d faces, %d files under %s", dataset, n, len(records), len(files), root
     )
     return SynthResult(dataset, root, tuple(images), records, tuple(sorted(files)))
+
+
+MIRROR_RUN = 12  # with all_folders, the first half of every 12 images gets a mirror
+
+
+def mirror_path(path: str) -> str:
+    """dlib's name for the mirror of ``path``: ``<stem>_mirror.jpg``, .jpg whatever the original."""
+    return posixpath.splitext(path)[0] + "_mirror.jpg"
+
+
+def _flip(layout: Layout) -> np.ndarray:
+    return get_scheme(layout.scheme).flip_indices()
 
 
 def _layout(dataset: str) -> Layout:
@@ -136,6 +162,7 @@ def _image(
     fmt: str,
     marks: MarkOptions,
     max_faces: int,
+    all_folders: bool = False,
 ) -> SynthImage:
     """Size, faces and (300w) an ignored box for one image; retries sizes until a face fits."""
     wanted = face_count(rng, max_faces)
@@ -152,7 +179,8 @@ def _image(
     if dataset == "300w" and rng.random() < 0.3:
         box = free_box(rng, size, [f.box for f in faces])
         ignored = () if box is None else (box,)
-    return SynthImage(image_path(dataset, index, split, fmt), split, size[0], size[1], tuple(faces), ignored)
+    path = image_path(dataset, index, split, fmt, all_folders)
+    return SynthImage(path, split, size[0], size[1], tuple(faces), ignored)
 
 
 def _with_flags(face: SynthFace, rng: np.random.Generator) -> SynthFace:

@@ -57,6 +57,8 @@ LAYOUTS: dict[str, Layout] = {
 
 _WFLW_EVENTS = ("0--Parade", "2--Demonstration", "12--Group", "37--Soccer")
 _300W_FOLDERS = {"train": ("helen/trainset", "lfpw/trainset", "afw"), "test": ("helen/testset", "ibug")}
+#: Every folder of a full 300W download, for ``all_folders``: each XML file mixes them, as dlib's do.
+ALL_300W_FOLDERS = ("afw", "helen/trainset", "helen/testset", "lfpw/trainset", "lfpw/testset", "ibug")
 
 
 def split_sizes(n: int, splits: tuple[str, ...]) -> list[str]:
@@ -72,15 +74,16 @@ def split_sizes(n: int, splits: tuple[str, ...]) -> list[str]:
     ]
 
 
-def image_path(dataset: str, index: int, split: str, ext: str) -> str:
-    """The image's POSIX path relative to the dataset root (``index`` counts from 0)."""
+def image_path(dataset: str, index: int, split: str, ext: str, all_folders: bool = False) -> str:
+    """The image's POSIX path relative to the dataset root (``index`` counts from 0); with
+    ``all_folders`` (300w) the folder cycles through all six 300W folders whatever the split."""
     num = index + 1
     if dataset == "celeba":
         return f"img_celeba/{num:06d}.{ext}"
     if dataset == "celeba-aligned":
         return f"img_align_celeba/{num:06d}.jpg" if ext == "jpg" else f"img_align_celeba_png/{num:06d}.png"
     if dataset == "300w":
-        folders = _300W_FOLDERS[split]
+        folders = ALL_300W_FOLDERS if all_folders else _300W_FOLDERS[split]
         folder = folders[index % len(folders)]
         stem = f"{100000000 + 7919 * num}_1" if folder.startswith("helen") else f"image_{num:04d}"
         return f"{folder}/{stem}.{ext}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +13,7 @@ from flmprep.synth.layouts import Layout
 from flmprep.synth.render import Grid, background, compose, fit_range, paint_face
 
 MIN_SPACING_PX = 4.0  # closest landmarks of a face are at least this far apart
+Box = tuple[int, int, int, int]  # x_min, y_min, x_max, y_max (inclusive pixels)
 _HEAD = np.array([[-1.15, -1.2], [1.15, -1.2], [1.15, 1.45], [-1.15, 1.45]])  # head box, face frame
 
 
@@ -36,6 +38,7 @@ class SynthFace:
     pose: FacePose
     radii: np.ndarray
     attributes: dict[str, int] = field(default_factory=dict)
+    detector_box: tuple[int, int, int, int] | None = None  # dlib box given as is (a mirror's)
 
 
 @dataclass(frozen=True)
@@ -155,10 +158,51 @@ def free_box(
 
 def render(image: SynthImage, num_points: int, rng: np.random.Generator) -> np.ndarray:
     """The RGB uint8 pixels of ``image``: scene, faces (ignored ones unmarked), marks."""
+    return mark(image, render_scene(image, rng), num_points)
+
+
+def render_scene(image: SynthImage, rng: np.random.Generator) -> np.ndarray:
+    """The grey scene of ``image`` at full size (float): background and faces, no marks."""
     grid = Grid(image.width, image.height)
     grey = background(rng, grid)
     for face in image.faces:
         paint_face(grey, grid, face.pose)
     for x0, y0, x1, y1 in image.ignored:
         paint_face(grey, grid, FacePose((x1 - x0) / 2.6, 0.0, (x0 + x1) / 2, (y0 + y1) / 2))
-    return compose(grid.upsample(fit_range(grey)), [(f.landmarks, f.radii) for f in image.faces], num_points)
+    return grid.upsample(fit_range(grey))
+
+
+def mark(image: SynthImage, scene: np.ndarray, num_points: int) -> np.ndarray:
+    """The RGB uint8 pixels: ``scene`` with the marks of ``image``'s faces blended in."""
+    return compose(scene, [(f.landmarks, f.radii) for f in image.faces], num_points)
+
+
+def mirror_image(
+    image: SynthImage, path: str, flip: np.ndarray, detector_box: Callable[[SynthFace], Box]
+) -> SynthImage:
+    """dlib's mirror of ``image``: x -> W - 1 - x with the point order permuted by ``flip``
+    (``flipped[i] = original[flip[i]]``), boxes as dlib's ``left' = W - left - width``; each
+    face keeps the mirror of its original's ``detector_box`` (exact, not recomputed)."""
+    width = image.width
+
+    def box(b: Box) -> Box:
+        return width - 1 - b[2], b[1], width - 1 - b[0], b[3]
+
+    def points(p: np.ndarray) -> np.ndarray:
+        out = np.array(p, dtype=np.float64)[flip]
+        out[:, 0] = width - 1 - out[:, 0]
+        return out
+
+    faces = tuple(
+        SynthFace(
+            points(f.landmarks),
+            points(f.raw),
+            box(f.box),
+            FacePose(f.pose.scale, -f.pose.angle, width - 1 - f.pose.tx, f.pose.ty),
+            f.radii[flip],
+            dict(f.attributes),
+            box(detector_box(f)),
+        )
+        for f in image.faces
+    )
+    return SynthImage(path, image.split, width, image.height, faces, tuple(box(b) for b in image.ignored))

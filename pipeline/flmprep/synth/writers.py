@@ -1,4 +1,4 @@
-"""One writer per native layout: the annotation files, byte for byte as FORMATS.md describes them.
+"""One writer per native layout: the annotation files, byte for byte as the official releases write them.
 
 Each writer takes the dataset root and the images (with faces whose landmarks are already
 quantised to what the file prints) and returns the relative paths it wrote.
@@ -110,7 +110,10 @@ def _dlib_box(face: SynthFace) -> str:
 
 
 def dlib_box(face: SynthFace) -> tuple[int, int, int, int]:
-    """A detector-like square box (inclusive corners): the inner face, may leave the image."""
+    """A detector-like square box (inclusive corners): the inner face, may leave the image; a
+    mirror's is its original's, mirrored."""
+    if face.detector_box is not None:
+        return face.detector_box
     pts = face.landmarks
     cx, cy = pts[:, 0].mean(), pts[:, 1].mean() - 0.1 * face.pose.scale
     half = round(0.95 * face.pose.scale)

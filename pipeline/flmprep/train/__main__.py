@@ -1,4 +1,5 @@
-"""``torchrun --nproc_per_node=N -m flmprep.train --data OUT --model M [options]``: one rank per process."""
+"""``torchrun --nproc_per_node=N -m flmprep.train --data OUT --model M | --preset P [options]``: one rank
+per process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import click
 
-from flmprep.train.config import from_options, train_options
+from flmprep.train.config import explicit_options, from_options, train_options
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +22,7 @@ def main(verbose: int, **kwargs: Any) -> None:
     logging.basicConfig(level=level, format=f"%(levelname)s rank{rank} %(name)s: %(message)s")
     from flmprep.train.loop import run
 
-    run(from_options(**kwargs))
+    run(from_options(explicit_options(click.get_current_context()), **kwargs))
 
 
 if __name__ == "__main__":

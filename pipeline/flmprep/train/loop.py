@@ -26,6 +26,7 @@ from flmprep.train.config import TrainConfig
 from flmprep.train.models import ModelSpec, build_model, place, prepare_images
 from flmprep.train.predict import EvalSetup, Report, batch_loss, predict, score
 from flmprep.train.runtime import Runtime, autocast, barrier, gather, start, stop
+from flmprep.train.shape_prior import shapenet_model
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +55,29 @@ class EpochResult:
 
 
 def model_spec(manifest: BuiltDataset, cfg: TrainConfig) -> ModelSpec:
-    """The model spec for the dataset's scheme and image size (read from its first sample)."""
+    """The model spec for the dataset's scheme and image size (read from its first sample);
+    ``shapenet``'s component count comes with its PCA (``initial_model``)."""
     doc = first_sample(manifest, cfg.train_split)
     image = doc.get("image") or {}
     width, height = int(image.get("width", 0)), int(image.get("height", 0))
     if width <= 0 or height <= 0:
         raise ValueError(f"first sample {doc.get('key')!r}: expected image width and height, found {image}")
-    return ModelSpec(cfg.model, len(doc["landmarks"]), width, height, cfg.sigma)
+    passes = cfg.passes if cfg.model == "rccnn" else 0
+    return ModelSpec.of(cfg.model, len(doc["landmarks"]), width, height, sigma=cfg.sigma, passes=passes)
 
 
-def make_state(spec: ModelSpec, cfg: TrainConfig, runtime: Runtime) -> State:
-    """Model (DDP-wrapped when distributed), optimizer and step scheduler."""
+def initial_model(spec: ModelSpec, manifest: BuiltDataset, cfg: TrainConfig) -> tuple[ModelSpec, nn.Module]:
+    """The untrained model and its final spec: ``shapenet`` first fits its PCA shape model to
+    the training split's landmarks (``--pca-variance``)."""
     torch.manual_seed(cfg.seed)
-    model: nn.Module = place(build_model(spec), runtime.device)
+    if spec.name == "shapenet":
+        return shapenet_model(spec, manifest, cfg.train_split, cfg.pca_variance)
+    return spec, build_model(spec)
+
+
+def make_state(model: nn.Module, cfg: TrainConfig, runtime: Runtime) -> State:
+    """Model (DDP-wrapped when distributed), optimizer and step scheduler."""
+    model = place(model, runtime.device)
     if runtime.distributed:
         ids = [runtime.device.index] if runtime.cuda else None
         model = DistributedDataParallel(model, device_ids=ids)
@@ -104,7 +115,7 @@ def train_epoch(
     epoch = state.epoch + 1
     stream = LandmarkDataset(manifest, cfg.train_split, batch_size=cfg.batch_size, shuffle=True,
                              shuffle_buffer=cfg.shuffle_buffer, seed=cfg.seed, epoch=epoch, rank=runtime.rank,
-                             world=runtime.world, heatmaps=False)
+                             world=runtime.world, heatmaps=False, channels=spec.channels)
     state.model.train()
     steps, samples, loss_sum, keys = 0, 0, 0.0, []
     began = time.perf_counter()
@@ -128,11 +139,12 @@ def train_epoch(
 
 
 def validation_split(manifest: BuiltDataset, cfg: TrainConfig) -> str:
-    """``--val-split``, else ``val`` when the dataset has it, else ``test``, else "" (none)."""
+    """``--val-split``, else the first of ``val``, ``test``, ``test_common`` (300W's standard
+    protocol) the dataset has, else "" (none)."""
     if cfg.val_split:
         manifest.shards(cfg.val_split)
         return cfg.val_split
-    return next((s for s in ("val", "test") if manifest.splits.get(s)), "")
+    return next((s for s in ("val", "test", "test_common") if manifest.splits.get(s)), "")
 
 
 def write_epoch_record(cfg: TrainConfig, runtime: Runtime, result: EpochResult) -> None:
@@ -202,8 +214,8 @@ def run(cfg: TrainConfig) -> list[dict[str, Any]]:
 def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
     _check_output(cfg, runtime)
     manifest = open_dataset(cfg.data)
-    spec = model_spec(manifest, cfg)
-    state = make_state(spec, cfg, runtime)
+    spec, model = initial_model(model_spec(manifest, cfg), manifest, cfg)
+    state = make_state(model, cfg, runtime)
     if cfg.resume:
         resume(state, cfg, runtime)
     cfg.output.mkdir(parents=True, exist_ok=True)

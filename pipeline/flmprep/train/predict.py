@@ -1,13 +1,16 @@
 """Predict a split, score it in source pixels, and evaluate a saved checkpoint.
 
 Every sample of the split is seen exactly once (``drop_last=False``); each rank
-predicts its share, and the per-face results are gathered on every rank.
+predicts its share, and the per-face results are gathered on every rank. Scores follow the
+scheme's protocol (``metrics.protocol_for``). A 300W dataset built with the standard
+protocol has no ``test`` split but ``test_common`` and ``test_challenge``: evaluating
+``test`` there scores both, with rows ``common``, ``challenge`` and ``full`` (both together).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +18,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from flmprep.data import ShardInfo, open_dataset
+from flmprep.data import BuiltDataset, ShardInfo, open_dataset
 from flmprep.data.loader import Batch, LandmarkDataset, make_loader
 from flmprep.schemes import get_scheme
 from flmprep.train import checkpoint, metrics
 from flmprep.train.heatmaps import render_heatmaps, to_heatmap_coords
-from flmprep.train.losses import REGRESSION, heatmap_mse
-from flmprep.train.models import ModelSpec, build_model, decode_points, place, prepare_images
+from flmprep.train.losses import REGRESSION, cascade, heatmap_mse
+from flmprep.train.models import ModelSpec, build_model, decode_points, place, prepare_images, unit_to_pixels
 from flmprep.train.runtime import Runtime, autocast, gather
 
 log = logging.getLogger(__name__)
+
+#: Splits that stand for several manifest splits: row name → manifest split (300W's protocol).
+COMPOSITE_SPLITS: dict[str, tuple[tuple[str, str], ...]] = {
+    "test": (("common", "test_common"), ("challenge", "test_challenge")),
+}
+FULL = "full"
 
 
 @dataclass(frozen=True)
@@ -41,30 +50,40 @@ class Predictions:
 
 @dataclass(frozen=True)
 class Report:
-    """Scores of one split: overall, per binary attribute, and the mean loss."""
+    """Scores of one split: overall, per binary attribute, the mean loss, the protocol, and
+    for a composite split (``COMPOSITE_SPLITS``) each part plus ``full``."""
 
     split: str
     loss: float
+    protocol: metrics.Protocol
     overall: metrics.Metrics
     subsets: dict[str, metrics.Metrics]
+    parts: dict[str, metrics.Metrics] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "split": self.split,
             "loss": self.loss,
+            "protocol": self.protocol.to_json(),
             **self.overall.to_json(),
             "subsets": {k: v.to_json() for k, v in self.subsets.items()},
+            "parts": {k: v.to_json() for k, v in self.parts.items()},
         }
 
 
-def batch_loss(output: torch.Tensor, batch: Batch, spec: ModelSpec, loss: str) -> torch.Tensor:
+def batch_loss(output: Any, batch: Batch, spec: ModelSpec, loss: str) -> torch.Tensor:
     """The training loss of one batch (heatmap targets rendered here, on the batch's device)."""
     size = (spec.width, spec.height)
+    if spec.kind == "regression":
+        return REGRESSION[loss](decode_points(output, spec), batch.landmarks, size)
+    maps = output.heatmaps if spec.kind == "cascade" else output
+    hm_size = (maps.shape[-1], maps.shape[-2])
+    pts = to_heatmap_coords(batch.landmarks, size, hm_size)
+    targets = render_heatmaps(pts, batch.visible, hm_size, spec.sigma)
     if spec.kind == "heatmap":
-        hm_size = (output.shape[-1], output.shape[-2])
-        pts = to_heatmap_coords(batch.landmarks, size, hm_size)
-        return heatmap_mse(output, render_heatmaps(pts, batch.visible, hm_size, spec.sigma))
-    return REGRESSION[loss](decode_points(output, spec), batch.landmarks, size)
+        return heatmap_mse(maps, targets)
+    passes = output.points.float().reshape(*output.points.shape[:2], -1, 2)
+    return cascade(maps, unit_to_pixels(passes, *size), targets, batch.landmarks, size)
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,8 @@ def predict(model: nn.Module, setup: EvalSetup, runtime: Runtime) -> Predictions
     """Run ``model`` over every sample of the split; results gathered from all ranks."""
     model.eval()
     stream = LandmarkDataset(setup.root, shards=setup.shards, batch_size=setup.batch_size, shuffle=False,
-                             drop_last=False, rank=runtime.rank, world=runtime.world, heatmaps=False)
+                             drop_last=False, rank=runtime.rank, world=runtime.world, heatmaps=False,
+                             channels=setup.spec.channels)
     parts: dict[str, list[Any]] = {"keys": [], "pred": [], "truth": [], "tf": [], "attrs": []}
     loss_sum = 0.0
     for cpu_batch in make_loader(stream, setup.workers, pin_memory=runtime.cuda):
@@ -114,13 +134,46 @@ def _merge(per_rank: list[tuple[dict[str, list[Any]], float]], k: int) -> Predic
     )
 
 
-def score(preds: Predictions, scheme_name: str, split: str) -> Report:
-    """NME / FR / AUC in source pixels, overall and per binary attribute."""
-    scheme = get_scheme(scheme_name)
+def face_nme(preds: Predictions, scheme_name: str) -> np.ndarray:
+    """NME of each face [N], in source pixels."""
     pred_src = metrics.to_source(preds.pred, preds.transforms)
     truth_src = metrics.to_source(preds.truth, preds.transforms)
-    nme = metrics.nme_per_face(pred_src, truth_src, scheme)
-    return Report(split, preds.loss, metrics.summarise(nme), metrics.subset_metrics(nme, preds.attributes))
+    return metrics.nme_per_face(pred_src, truth_src, get_scheme(scheme_name))
+
+
+def score(preds: Predictions, scheme_name: str, split: str) -> Report:
+    """NME / FR / AUC in source pixels, overall and per binary attribute."""
+    return score_parts({split: preds}, scheme_name, split)
+
+
+def score_parts(parts: dict[str, Predictions], scheme_name: str, split: str) -> Report:
+    """``score`` of several parts together (``full``), with each part's own row when there
+    are several; attributes and the loss are pooled over the parts."""
+    protocol = metrics.protocol_for(scheme_name)
+    nme = {name: face_nme(p, scheme_name) for name, p in parts.items()}
+    pooled = np.concatenate(list(nme.values()))
+    attrs = [a for p in parts.values() for a in p.attributes]
+    faces = sum(len(p.keys) for p in parts.values())
+    loss = sum(p.loss * len(p.keys) for p in parts.values()) / max(1, faces)
+    overall = metrics.summarise(pooled, protocol)
+    rows: dict[str, metrics.Metrics] = {}
+    if len(parts) > 1:
+        rows = {name: metrics.summarise(v, protocol) for name, v in nme.items()}
+        rows[FULL] = overall
+    return Report(split, loss, protocol, overall, metrics.subset_metrics(pooled, attrs, protocol), rows)
+
+
+def evaluation_parts(manifest: BuiltDataset, split: str) -> dict[str, str]:
+    """Row name → manifest split for evaluating ``split``: the split itself, or the parts of a
+    composite split the manifest lacks (``test`` → ``test_common`` + ``test_challenge``).
+    Raises ``DataError`` naming the manifest's splits when neither is there."""
+    if manifest.splits.get(split):
+        return {split: split}
+    composite = COMPOSITE_SPLITS.get(split, ())
+    if composite and all(manifest.splits.get(name) for _, name in composite):
+        return dict(composite)
+    manifest.shards(split)
+    return {split: split}
 
 
 def evaluate_checkpoint(
@@ -139,13 +192,9 @@ def evaluate_checkpoint(
         raise ValueError(f"{ckpt_path}: expected scheme {manifest.scheme!r} (dataset), found {ckpt.scheme!r}")
     model = place(build_model(ckpt.spec), runtime.device)
     model.load_state_dict(ckpt.model)
-    setup = EvalSetup(
-        manifest.root,
-        manifest.shards(split),
-        ckpt.spec,
-        str(ckpt.config.get("loss", "mse")),
-        batch_size,
-        workers,
-        amp,
-    )
-    return score(predict(model, setup, runtime), manifest.scheme, split)
+    loss = str(ckpt.config.get("loss", "mse"))
+    preds = {}
+    for row, name in evaluation_parts(manifest, split).items():
+        setup = EvalSetup(manifest.root, manifest.shards(name), ckpt.spec, loss, batch_size, workers, amp)
+        preds[row] = predict(model, setup, runtime)
+    return score_parts(preds, manifest.scheme, split)

@@ -1,0 +1,47 @@
+"""The data-fitted part of ``shapenet``: its PCA shape model, from the training split's landmarks.
+
+Reads only the samples' JSON (no image decoding): every view's landmarks in output pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+from torch import nn
+
+from flmprep.data.balance import Segment
+from flmprep.data.built import BuiltDataset, DataError, read_segment, sample_json
+from flmprep.train.models import ModelSpec, build_model
+from flmprep.train.models.shapenet import ShapeNet, fit_shape_model
+
+log = logging.getLogger(__name__)
+
+
+def split_landmarks(manifest: BuiltDataset, split: str) -> np.ndarray:
+    """Every sample's landmarks [N, K, 2] (output pixels) of ``split``, in manifest order."""
+    shapes = []
+    for shard in manifest.shards(split):
+        for raw in read_segment(manifest.root, Segment(shard.path, 0, shard.samples)):
+            try:
+                shapes.append(np.asarray(sample_json(raw)["landmarks"], dtype=np.float64).reshape(-1, 2))
+            except (KeyError, ValueError) as exc:
+                raise DataError(f"{raw.where}.json: expected landmarks [[x, y], ...]: {exc}") from exc
+    return np.stack(shapes)
+
+
+def shapenet_model(
+    spec: ModelSpec, manifest: BuiltDataset, split: str, variance: float
+) -> tuple[ModelSpec, nn.Module]:
+    """``spec`` with its component count, and the model with the PCA of ``split`` loaded."""
+    shape = fit_shape_model(split_landmarks(manifest, split), variance)
+    spec = replace(spec, components=len(shape.std))
+    model = build_model(spec)
+    assert isinstance(model, ShapeNet)
+    model.shape.load_shape_model(shape)
+    log.info(
+        "shapenet: %d PCA components explain %.4f of the %s landmarks' variance",
+        spec.components, shape.explained, split,
+    )
+    return spec, model
