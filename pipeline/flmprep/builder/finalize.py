@@ -68,7 +68,8 @@ def make_manifest(cfg: BuildConfig, plan: Plan, sides: dict[tuple[str, int], Sid
     totals = Totals(plan.input_records, written, len(rejects), sum(s.samples for s in splits.values()))
     return Manifest(flmprep_version=__version__, dataset=cfg.dataset, scheme=formats.scheme_of(cfg.dataset),
                     recipe=cfg.recipe, config=cfg.to_json(), config_hash=cfg.hash(), splits=splits,
-                    totals=totals, rejects_by_reason=by_reason(rejects), versions=library_versions())
+                    totals=totals, rejects_by_reason=by_reason(rejects), versions=library_versions(),
+                    read_counts=dict(plan.read_counts))
 
 
 def remove_stale_tmp(plan: Plan) -> list[Path]:

@@ -44,6 +44,8 @@ class ProbeTask:
     config: BuildConfig
     records: tuple[FaceRecord, ...]
     read_rejects: tuple[Reject, ...] = ()
+    #: What the reader counted that is not a record (first task only), e.g. ``ignored_boxes``.
+    read_counts: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Plan:
     rejects: tuple[Reject, ...]
     input_records: int
     split_records: dict[str, int] = field(default_factory=dict)
+    read_counts: dict[str, int] = field(default_factory=dict)
 
     def split_tasks(self, split: str) -> list[ShardTask]:
         return [t for t in self.tasks if t.split == split]
@@ -137,7 +140,8 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     tasks = [ProbeTask(i // chunk, cfg, tuple(records[i:i + chunk])) for i in range(0, len(records), chunk)]
     if not tasks:
         tasks = [ProbeTask(0, cfg, ())]
-    tasks[0] = ProbeTask(0, cfg, tasks[0].records, rejects)
+    counts = tuple(sorted((name, n) for name, n in report.counters.items() if n))
+    tasks[0] = ProbeTask(0, cfg, tasks[0].records, rejects, counts)
     log.info("read %d records (%d reader rejects) into %d probe tasks",
              len(records), len(rejects), len(tasks))
     return tasks
@@ -218,9 +222,11 @@ def split_permutation(seed: int, split: str, n: int) -> np.ndarray:
     return np.random.default_rng(int.from_bytes(digest, "little")).permutation(n)
 
 
-def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]]) -> Plan:
-    """Driver: rejects from the probes, and per split a seeded permutation cut into shard tasks.
-    Raises BuildError on the first reject under ``on_error=fail``."""
+def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]],
+              read_counts: Iterable[tuple[str, int]] = ()) -> Plan:
+    """Driver: rejects from the probes, and per split a seeded permutation cut into shard tasks;
+    ``read_counts`` (the first probe task's) go to the manifest. Raises BuildError on the first
+    reject under ``on_error=fail``."""
     recipe = cfg.make_recipe()
     flat = [r for chunk in results for r in chunk]
     rejects = sorted((portable(r.reject, cfg.root) for r in flat if r.reject is not None),
@@ -236,7 +242,8 @@ def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]]) -> Pla
         tasks.extend(_cut_split(cfg, split, by_split[split], recipe.num_views(split)))
     split_records = Counter(r.split for r in flat)
     log.info("plan: %d shard tasks, %d rejects before building", len(tasks), len(rejects))
-    return Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())))
+    return Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())),
+                dict(sorted(read_counts)))
 
 
 def fingerprint(the_plan: Plan) -> str:

@@ -224,7 +224,10 @@ class Totals:
 class Manifest:
     """``OUT/manifest.json``: every shard of every split, the resolved config and its hash,
     the versions of the libraries that shape the bytes (empty in a ``/1`` manifest), totals and
-    reject counts by reason. No timestamps: the same config and versions give the same bytes."""
+    reject counts by reason. No timestamps: the same config and versions give the same bytes.
+    ``read_counts`` (``"reader"`` in the JSON, only when not empty) are what the reader counted
+    that is not an input record: dlib boxes marked ``ignore``, test-set mirrors dropped by
+    ``--protocol 300w``, folder links a walk did not follow."""
 
     flmprep_version: str
     dataset: str
@@ -237,6 +240,7 @@ class Manifest:
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     schema: str = MANIFEST_SCHEMA
+    read_counts: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -253,6 +257,8 @@ class Manifest:
         }
         if self.schema != MANIFEST_SCHEMAS[0]:
             doc["versions"] = dict(self.versions)
+        if self.read_counts:
+            doc["reader"] = dict(self.read_counts)
         return doc
 
     @classmethod
@@ -265,9 +271,10 @@ class Manifest:
             totals = Totals(**{k: int(v) for k, v in doc["totals"].items()})
             reasons = {str(k): int(v) for k, v in doc["rejects"]["by_reason"].items()}
             versions = {str(k): str(v) for k, v in doc["versions"].items()} if tag == MANIFEST_SCHEMA else {}
+            counts = {str(k): int(v) for k, v in doc.get("reader", {}).items()}
             return cls(str(doc["flmprep_version"]), str(doc["dataset"]), str(doc["scheme"]),
                        str(doc["recipe"]), dict(doc["config"]), str(doc["config_hash"]), splits, totals,
-                       reasons, versions, tag)
+                       reasons, versions, tag, counts)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise _malformed(where, "a build manifest", exc) from exc
 
