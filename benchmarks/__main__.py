@@ -12,6 +12,7 @@ ALL = (
     "bench_build_local",
     "bench_inspect",
     "bench_loader",
+    "bench_data",
     "bench_memory",
     "bench_train",
     "bench_predict",

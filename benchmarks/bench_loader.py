@@ -13,9 +13,7 @@ Run: ``.venv/bin/python -m benchmarks.bench_loader [--train-steps N]`` from the 
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,11 +26,11 @@ import torch
 import webdataset as wds
 
 from benchmarks._common import machine, table
-from flmprep.train.balance import Segment, ShardInfo, plan_epoch
-from flmprep.train.data import EpochStream, make_loader, worker_batches
+from flmprep.data import Segment, read_segment
+from flmprep.data.loader import LandmarkDataset, make_loader
 from flmprep.train.models import ModelSpec, build_model, decode_points, place, prepare_images
 from flmprep.train.predict import batch_loss
-from flmprep.train.shardio import read_segment
+from tests.helpers import golden
 
 K = 98
 
@@ -48,7 +46,7 @@ def _photo(rng: np.random.Generator, size: int) -> np.ndarray:
 def _doc(key: str, size: int, rng: np.random.Generator) -> bytes:
     pts = rng.uniform(0, size - 1, (K, 2))
     doc = {
-        "schema": "flmprep.sample/1",
+        "schema": "flmprep.sample/2",
         "key": key,
         "dataset": "wflw",
         "split": "train",
@@ -58,22 +56,24 @@ def _doc(key: str, size: int, rng: np.random.Generator) -> bytes:
         "visible": [True] * K,
         "bbox": [0, 0, size - 1, size - 1],
         "transform": [[0.5, 0.0, -10.0], [0.0, 0.5, -20.0]],
-        "attributes": {"pose": False, "blur": True},
+        "attributes": {"pose": 0, "blur": 1},
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-def write_shard(path: Path, size: int, count: int, seed: int = 0) -> list[bytes]:
-    """A shard of ``count`` samples (JPEG q95 + JSON); returns the JPEG payloads."""
+SHARD = "train/shard-0000.tar"
+
+
+def write_build(out: Path, size: int, count: int, seed: int = 0) -> list[bytes]:
+    """A built dataset at ``out`` of one train shard of ``count`` samples (JPEG q95 + JSON);
+    returns the JPEG payloads."""
     rng = np.random.default_rng(seed)
     jpegs = [simplejpeg.encode_jpeg(_photo(rng, size), quality=95, colorspace="RGB") for _ in range(count)]
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for i, jpg in enumerate(jpegs):
-            key = f"bench_{i:06d}_f0_v00"
-            for ext, data in (("jpg", jpg), ("json", _doc(key, size, rng))):
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size, info.mtime = len(data), 0
-                tar.addfile(info, io.BytesIO(data))
+    members: golden.Members = []
+    for i, jpg in enumerate(jpegs):
+        key = f"bench_{i:06d}_f0_v00"
+        members += [(f"{key}.jpg", jpg), (f"{key}.json", _doc(key, size, rng))]
+    golden.write_dataset(out, {"train": [members]}, dataset="wflw", scheme="wflw98", recipe="wflw")
     return jpegs
 
 
@@ -93,24 +93,16 @@ def _wds_raw(path: Path) -> int:
 
 def loader_rates(folder: Path, size: int, count: int) -> list[str]:
     """One table row of per-worker rates for a shard of ``size``² images."""
-    path = folder / f"s{size}.tar"
-    jpegs = write_shard(path, size, count)
-    seg = Segment(path.name, 0, count)
-    raw = _timed(lambda: sum(1 for _ in read_segment(folder, seg)), count)
-    raw_wds = _timed(lambda: _wds_raw(path), count)
+    out = folder / f"s{size}"
+    jpegs = write_build(out, size, count)
+    seg = Segment(SHARD, 0, count)
+    raw = _timed(lambda: sum(1 for _ in read_segment(out, seg)), count)
+    raw_wds = _timed(lambda: _wds_raw(out / SHARD), count)
     sj = _timed(lambda: [simplejpeg.decode_jpeg(j, colorspace="RGB") for j in jpegs], count)
     cv = _timed(lambda: [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs], count)
-    plan = plan_epoch(
-        [ShardInfo(path.name, count)],
-        world=1,
-        workers=1,
-        batch_size=64,
-        seed=0,
-        epoch=0,
-        drop_last=False,
-        shuffle=False,
-    ).workers[0][0]
-    full = _timed(lambda: sum(len(b) for b in worker_batches(folder, plan, 64, 1000, 0, 1)), count)
+    dataset = LandmarkDataset(out, "train", batch_size=64, shuffle=True, drop_last=False, shuffle_buffer=1000,
+                              rank=0, world=1)
+    full = _timed(lambda: sum(len(b) for b in make_loader(dataset)), count)
     return [
         f"{size}×{size}",
         f"{raw:,.0f}",
@@ -131,17 +123,15 @@ def train_rates(folder: Path, model: str, size: int, steps: int, batch: int, wor
     """Images/s of training steps fed by the loader, and the loader's share of step time."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     count = batch * 8
-    path = folder / f"t{size}.tar"
-    if not path.exists():
-        write_shard(path, size, count, seed=1)
+    out = folder / f"t{size}"
+    if not out.exists():
+        write_build(out, size, count, seed=1)
     spec = ModelSpec(model, K, size, size)
     net = place(build_model(spec), device)
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     amp = device.type == "cuda"
-    plan = plan_epoch(
-        [ShardInfo(path.name, count)], world=1, workers=max(1, workers), batch_size=batch, seed=0, epoch=0
-    )
-    batches = _forever(lambda: make_loader(EpochStream(folder, plan, 0, batch, 256, 0, 0), workers, amp))
+    dataset = LandmarkDataset(out, "train", batch_size=batch, shuffle_buffer=256, rank=0, world=1)
+    batches = _forever(lambda: make_loader(dataset, workers, pin_memory=amp))
     wait = total = 0.0
     for step in range(steps + 2):
         t0 = time.perf_counter()

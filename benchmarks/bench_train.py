@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 
 from benchmarks._common import machine, table
-from flmprep.train.data import Batch
+from flmprep.data.loader import Batch
 from flmprep.train.models import MODELS, build_model, count_parameters, place, prepare_images
 from flmprep.train.models.listing import listed_spec
 from flmprep.train.models.spec import ModelSpec

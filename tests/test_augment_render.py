@@ -113,7 +113,9 @@ def test_canonical_views_ignore_the_seed() -> None:
         a = render_view(recipe, IMAGE, record(), view=0, build_seed=1, split="test")
         b = render_view(recipe, IMAGE, record(), view=0, build_seed=2, split="val")
         assert np.array_equal(a.pixels, b.pixels)
-        assert a.augment["photometric"] is None and a.augment["angle"] == 0.0 and not a.augment["flip"]
+        assert not a.augment["photometric"]["applied"] and a.augment["angle"] == 0.0 and not a.augment["flip"]
+        assert a.augment["photometric"] == {"applied": False, "brightness": 1.0, "contrast": 1.0,
+                                            "gamma": 1.0, "saturation": 1.0, "hue": 0.0}
 
 
 def test_grey_output_is_the_luma_of_the_colour_output() -> None:

@@ -22,7 +22,7 @@ ISSUE_OPTIONS = [
     "--dataset", "--root", "--out", "--recipe", "--splits", "--samples-per-shard", "--shard-bytes",
     "--image-format", "--quality", "--heatmaps", "--heatmap-size", "--sigma", "--seed", "--on-error",
     "--max-reject-ratio", "--resume", "--overwrite", "--crops", "--out-size", "--max-angle", "--flip-prob",
-    "--photometric",
+    "--photometric", "--min-shards",
 ]
 
 
@@ -112,9 +112,11 @@ def test_overwrite_removes_only_our_files_and_refuses_foreign_ones(tmp_path: Pat
     out = tmp_path / "out"
     prepare_output(_cfg(tmp_path))
     (out / "train").mkdir()
-    for name in ("shard-0000.tar", "shard-0000.json", "shard-0001.tar.77-abc.tmp"):
+    for name in ("shard-0000.tar", "shard-0000.json", "shard-0000.idx", "shard-0001.tar.77-abc.tmp",
+                 "shard-0001.idx.77-abc.tmp"):
         (out / "train" / name).write_bytes(b"x")
     (out / "manifest.json").write_text("{}")
+    (out / "README.md").write_text("---\n---\n")
     prepare_output(_cfg(tmp_path, overwrite=True, seed=2))
     assert sorted(p.name for p in out.iterdir()) == [STATE_FILE]
     assert read_state(out)["config"]["seed"] == 2  # type: ignore[index]
@@ -132,3 +134,33 @@ def test_overwrite_removes_only_our_files_and_refuses_foreign_ones(tmp_path: Pat
         prepare_output(_cfg(tmp_path, out=str(other), resume=True))
     prepare_output(_cfg(tmp_path, out=str(tmp_path / "new"), resume=True))  # nothing to resume: a fresh build
     assert read_state(tmp_path / "new") is not None
+
+
+def test_resume_refuses_other_library_versions_and_names_them(tmp_path: Path) -> None:
+    """Shards are byte-identical only for the same library versions: a resume under others stops."""
+    from flmprep.builder.versions import library_versions
+    from flmprep.jsonio import write_json
+
+    prepare_output(_cfg(tmp_path))
+    out = tmp_path / "out"
+    state = read_state(out)
+    assert state is not None and state["versions"] == library_versions()
+    assert set(state["versions"]) == {"flmprep", "python", "numpy", "opencv", "simplejpeg", "libjpeg-turbo",
+                                      "pillow"}
+    write_json(out / STATE_FILE, {**state, "versions": {**state["versions"], "numpy": "1.0.0"}})
+    with pytest.raises(ConfigError, match=rf"library versions of the previous build .*numpy was 1.0.0, now "
+                                          rf"{library_versions()['numpy']}"):
+        prepare_output(_cfg(tmp_path, resume=True))
+    write_json(out / STATE_FILE, {k: v for k, v in state.items() if k != "versions"})
+    with pytest.raises(ConfigError, match=r"numpy was not recorded"):
+        prepare_output(_cfg(tmp_path, resume=True))
+
+
+def test_min_shards_is_an_option_recorded_in_the_config(tmp_path: Path) -> None:
+    parsed = _parse(["--dataset", "celeba", "--root", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert parsed["min_shards"] == 1
+    cfg = from_options(**_opts(tmp_path, min_shards=4))
+    assert cfg.min_shards == 4 and cfg.to_json()["min_shards"] == 4
+    assert cfg.hash() != from_options(**_opts(tmp_path)).hash()
+    with pytest.raises(ConfigError, match=r"--min-shards: expected a positive integer, found 0"):
+        from_options(**_opts(tmp_path, min_shards=0))

@@ -50,7 +50,9 @@ def test_one_or_two_workers_give_identical_bytes(data: Path, tmp_path: Path) -> 
     a, b = _tree(tmp_path / "w1"), _tree(tmp_path / "w2")
     assert a == b
     assert "train/shard-0000.tar" in a and "manifest.json" in a and "rejects.jsonl" in a
+    assert "README.md" in a and "train/shard-0000.idx" in a  # the card and the DALI index too
     manifest = json.loads(a["manifest.json"])
+    assert manifest["schema"] == "flmprep.manifest/2" and set(manifest["versions"]) >= {"numpy", "opencv"}
     assert manifest["totals"] == {"input_records": 20, "written_records": 20, "rejected_records": 0,
                                   "samples": 12 * 3 + 4 + 4}
     assert [s["samples"] for s in manifest["splits"]["train"]["shards"]] == [4] * 9

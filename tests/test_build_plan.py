@@ -18,6 +18,7 @@ from flmprep.builder.plan import (
     group_count,
     longest_first,
     make_plan,
+    shard_sizes,
     split_permutation,
     task_groups,
 )
@@ -143,3 +144,32 @@ def test_group_count_is_a_multiple_of_the_slots() -> None:
     assert group_count(5, 8, 8) == 5
     assert group_count(0, 2, 8) == 0
     assert group_count(16, 2, 8) == 2
+
+
+@given(samples=st.integers(0, 5000), per_shard=st.integers(1, 1200), min_shards=st.integers(1, 64))
+def test_shard_sizes_give_at_least_min_shards_spread_evenly(samples: int, per_shard: int,
+                                                           min_shards: int) -> None:
+    sizes = shard_sizes(samples, per_shard, min_shards)
+    assert sum(sizes) == samples and all(s >= 1 for s in sizes)
+    assert len(sizes) >= min(min_shards, samples)
+    plain = -(-samples // per_shard)
+    if plain >= min_shards:
+        tail = [samples % per_shard] if samples % per_shard else []
+        assert sizes == [per_shard] * (samples // per_shard) + tail
+    elif samples:
+        assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(records=st.integers(1, 40), crops=st.integers(1, 4), min_shards=st.integers(2, 9))
+def test_min_shards_cuts_small_splits_into_even_shards(records: int, crops: int, min_shards: int) -> None:
+    tmp = Path("/nonexistent")
+    cfg = BuildConfig(dataset="celeba", root=str(tmp), out=str(tmp / "out"), recipe="celeba",
+                      recipe_params={"crops": crops}, samples_per_shard=1000, min_shards=min_shards)
+    plan = make_plan(cfg, _results({"train": records, "test": records}))
+    for split, views in (("train", crops), ("test", 1)):
+        tasks = plan.split_tasks(split)
+        assert [t.samples for t in tasks] == shard_sizes(records * views, 1000, min_shards)
+        assert len(tasks) == min(min_shards, records * views)
+        seen = Counter((i.record.key, v) for t in tasks for i in t.items for v in range(i.start, i.stop))
+        assert len(seen) == records * views and set(seen.values()) == {1}

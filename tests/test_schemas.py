@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from flmprep import validate
 from flmprep.shards.reader import Sample
-from tests.helpers.shards import dumps, sample_doc, sample_members, write_dataset
+from tests.helpers.shards import as_v1, dumps, sample_doc, sample_members, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def _set(doc: dict[str, Any], pointer: str, value: Any) -> None:
 _DELETE = object()
 SCHEMA_CASES = [
     ("/extra", 1, "/: Additional properties are not allowed ('extra' was unexpected)"),
-    ("/schema", "flmprep.sample/2", "/schema: expected 'flmprep.sample/1', found 'flmprep.sample/2'"),
+    ("/schema", "flmprep.sample/3", "/schema: expected 'flmprep.sample/2', found 'flmprep.sample/3'"),
     ("/key", "celeba.000123_f0_v07", "/key: expected a string matching"),
     ("/key", "celeba_000123_f0", "/key: expected a string matching"),
     ("/scheme", "ibug69", "/scheme: expected one of"),
@@ -78,13 +78,22 @@ SCHEMA_CASES = [
     ("/image/channels", 4, "/image/channels: expected one of 1, 3, found 4"),
     ("/image/format", "gif", "/image/format: expected one of"),
     ("/image/width", 0, "/image/width: expected minimum 1, found 0"),
-    ("/augment/seed", -1, "/augment/seed: expected minimum 0, found -1"),
+    ("/augment/seed", 1234, "/augment/seed: expected type string, found 1234"),
+    ("/augment/seed", "-1", "/augment/seed: expected a string matching"),
+    ("/augment/photometric", None, "/augment/photometric: expected type object, found None"),
+    ("/augment/photometric/applied", _DELETE, "/augment/photometric: 'applied' is a required property"),
+    ("/augment/reduce", _DELETE, "/augment: 'reduce' is a required property"),
+    ("/source/bbox", None, "/source/bbox: expected type array, found None"),
+    ("/source/bbox_kind", "guess", "/source/bbox_kind: expected one of"),
     ("/augment/flip", "no", "/augment/flip: expected type boolean"),
     ("/augment/photometric", _DELETE, "/augment: 'photometric' is a required property"),
     ("/augment/extra", 0, "/augment: Additional properties are not allowed"),
     ("/source/record", "a.b", "/source/record: expected a string matching"),
     ("/source/bbox", [1, 2], "/source/bbox:"),
-    ("/attributes", [], "/attributes: expected type object, found []"),
+    ("/attributes", [], "/attributes:"),
+    ("/attributes", {}, "/attributes:"),
+    ("/attributes", {"none": False}, "/attributes:"),
+    ("/attributes", {"blur": True}, "/attributes:"),
 ]
 
 
@@ -198,11 +207,24 @@ def test_fast_and_explaining_validators_agree(pointer: str, value: Any) -> None:
     assert (validate.schema_errors("sample", doc) == []) == slow
 
 
-def test_manifest_and_sidecar_of_the_helper_validate(tmp_path: Path) -> None:
-    manifest = write_dataset(tmp_path, {"train": [2, 1], "val": [1]})
+@pytest.mark.parametrize("version", [1, 2])
+def test_manifest_and_sidecar_of_the_helper_validate(tmp_path: Path, version: int) -> None:
+    manifest = write_dataset(tmp_path, {"train": [2, 1], "val": [1]}, version=version)
+    assert manifest["schema"] == f"flmprep.manifest/{version}"
     assert validate.manifest_problems(manifest) == []
     sidecar = json.loads((tmp_path / "train" / "shard-0001.json").read_bytes())
+    assert sidecar["schema"] == f"flmprep.shard/{version}"
     assert validate.sidecar_problems(sidecar) == []
+
+
+@pytest.mark.parametrize("heatmap", [False, True])
+def test_a_sample_of_the_first_format_still_validates(heatmap: bool) -> None:
+    """Builds before sample /2 stay readable: their samples check against sample-v1."""
+    doc = as_v1(_doc())
+    assert validate.schema_for("sample", doc) == "sample-v1"
+    parsed, problems = validate.check_sample(_sample(doc, heatmap=heatmap))
+    assert problems == [] and parsed is not None and parsed["schema"] == "flmprep.sample/1"
+    assert validate.schema_errors("sample", doc)  # not a /2 sample
 
 
 MANIFEST_CASES = [
@@ -215,7 +237,12 @@ MANIFEST_CASES = [
     ),
     ("/splits/train/shards/0/extra", 1, "/splits/train/shards/0: Additional properties"),
     ("/totals/samples", _DELETE, "/totals: 'samples' is a required property"),
-    ("/schema", "flmprep.manifest/0", "/schema: expected 'flmprep.manifest/1'"),
+    ("/schema", "flmprep.manifest/0", "/schema: expected 'flmprep.manifest/2'"),
+    ("/versions", _DELETE, "/: 'versions' is a required property"),
+    ("/versions/numpy", _DELETE, "/versions: 'numpy' is a required property"),
+    ("/splits/train/shards/0/index", _DELETE, "/splits/train/shards/0: 'index' is a required property"),
+    ("/splits/train/shards/0/index/path", "train/shard-0001.idx",
+     "/splits/train/shards/0/index/path: expected the shard's train/shard-0000.idx"),
     ("/created", "2026-01-01", "/: Additional properties are not allowed"),
     ("/rejects/by_reason/Bad Reason", 1, "/rejects/by_reason: expected a string matching"),
     ("/splits/train/samples", 4, "/splits/train/samples: expected 3 (sum over shards), found 4"),

@@ -51,9 +51,11 @@ def test_members_are_sorted_and_json_validates() -> None:
     jsonschema.validate(doc, SCHEMA)
     assert doc["key"] == "celeba_000042_f0_v01"
     assert doc["source"] == {"image": "img_celeba/000042.jpg", "face": 0, "width": 160, "height": 140,
-                             "record": "celeba_000042_f0", "bbox": [40.0, 30.0, 120.0, 120.0]}
+                             "record": "celeba_000042_f0", "bbox": [40.0, 30.0, 120.0, 120.0],
+                             "bbox_kind": "annotation"}
     assert doc["image"] == {"format": "jpg", "width": 96, "height": 96, "channels": 3}
-    assert doc["attributes"] == {"blur": 0}
+    assert doc["schema"] == "flmprep.sample/2"
+    assert doc["attributes"] == {"none": True}  # the codec declares no attribute names
     assert "heatmap" not in doc
     decoded = imageio.decode(members[0][1])
     assert (decoded.width, decoded.height) == (96, 96)
@@ -191,3 +193,68 @@ def test_rgbx_views_encode_like_rgb() -> None:
     assert a.image.shape[2] == 3 and b.image.shape[2] == 4
     assert np.array_equal(a.pixels, b.pixels)
     assert imageio.encode(a.image, "jpg", 95) == imageio.encode(b.image, "jpg", 95)
+
+
+def _types(value: Any) -> Any:
+    """The JSON type tree of a value: what a column store infers (lists by their items' types)."""
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = {json.dumps(_types(v), sort_keys=True) for v in value}
+        assert len(items) <= 1, f"a list mixing types: {value!r}"
+        return ["list", *(json.loads(t) for t in items)]
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("recipe", augment.RECIPES)
+def test_every_field_has_one_type_in_every_sample_of_every_split(recipe: str) -> None:
+    """Sample /2: train views (jittered, photometric) and canonical views of records with and
+    without a source box give documents of one type tree, with no null and no empty object."""
+    codec = SampleCodec(heatmaps=True, heatmap_size=(16, 16), attributes=("blur", "pose"))
+    over = {"photometric": True} if recipe != "300w" else {}
+    rec = augment.get_recipe(recipe, **over)
+    trees = set()
+    for split in ("train", "test"):
+        for bbox, attrs in (((40.0, 30.0, 120.0, 120.0), {"blur": 1}), (None, {})):
+            record = _record(bbox=bbox, attributes=attrs, split=split)
+            for view in range(2 if split == "train" else 1):
+                v = augment.render_view(rec, _pixels(), record, view=view, build_seed=2**40, split=split)
+                key = naming.sample_key(record.key, view)
+                raw = dict(encode_sample(key, record, split, (160, 140), v, codec))[f"{key}.json"]
+                doc = json.loads(raw)
+                jsonschema.validate(doc, SCHEMA)
+                assert b"null" not in raw and b"{}" not in raw and b"[]" not in raw
+                assert int(doc["augment"]["seed"]) == augment.seed_for(2**40, record.key, view)
+                trees.add(json.dumps(_types(doc), sort_keys=True))
+    assert len(trees) == 1, trees
+
+
+def test_attributes_carry_every_declared_name() -> None:
+    codec = SampleCodec(attributes=("blur", "pose"))
+    doc = json.loads(dict(_encode(codec))["celeba_000042_f0_v01.json"])
+    assert doc["attributes"] == {"blur": 0, "pose": -1}  # pose: not in the record's annotation
+
+
+def test_a_record_without_a_box_gets_its_landmarks_extent() -> None:
+    rec = _record(bbox=None)
+    v = augment.render_view(augment.get_recipe("celeba"), _pixels(), rec, view=0, build_seed=1, split="test")
+    doc = json.loads(dict(encode_sample("celeba_000042_f0_v00", rec, "test", (160, 140), v, SampleCodec()))[
+        "celeba_000042_f0_v00.json"])
+    assert doc["source"]["bbox_kind"] == "landmarks"
+    assert doc["source"]["bbox"] == [60.0, 50.0, 100.0, 96.0]
+
+
+def test_replay_reads_the_photometric_field_of_both_formats() -> None:
+    """``replay_view`` gives the stored pixels from a /2 ``augment`` and from its /1 form."""
+    rec = _record()
+    recipe = augment.get_recipe("celeba", photometric=True)
+    for split in ("train", "test"):
+        v = augment.render_view(recipe, _pixels(), rec, view=1 if split == "train" else 0, build_seed=5,
+                                split=split)
+        stored = json.loads(json.dumps(v.augment))
+        old = {**stored, "seed": int(stored["seed"]),
+               "photometric": None if not stored["photometric"]["applied"] else
+               {k: x for k, x in stored["photometric"].items() if k != "applied"}}
+        for doc in (stored, old):
+            again = augment.replay_view(recipe, _pixels(), rec, doc)
+            assert np.array_equal(again.pixels, v.pixels)

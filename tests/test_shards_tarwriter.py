@@ -85,3 +85,24 @@ def test_empty_archive_is_a_valid_tar() -> None:
     assert data == bytes(RECORD)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         assert tar.getmembers() == []
+
+
+def test_the_dali_index_from_the_writers_offsets_is_exact_for_long_names(tmp_path: Path) -> None:
+    """Names over 100 bytes get a PAX header; the data offsets ``add`` returns (and so the
+    index) still point at each member's bytes, as ``tarfile`` reads them."""
+    from flmprep.shards.index import IndexedMember, dali_index
+
+    long_key = "wflw_test_largepose_" + "x" * 120 + "_f0_v00"
+    names = ["a_f0_v00.jpg", "a_f0_v00.json", f"{long_key}.hm.png", f"{long_key}.jpg", f"{long_key}.json"]
+    payloads = [bytes([i]) * (100 + 700 * i) for i in range(len(names))]
+    path = tmp_path / "shard-0000.tar"
+    with open(path, "wb") as fh:
+        writer = TarWriter(fh)
+        members = [IndexedMember(n, writer.add(n, d), len(d)) for n, d in zip(names, payloads, strict=True)]
+        writer.close()
+    with tarfile.open(path) as tar:
+        infos = [m for m in tar if m.isfile()]
+    assert [(m.name, m.offset_data, m.size) for m in infos] == [(m.name, m.offset, m.size) for m in members]
+    lines = dali_index(members).decode().splitlines()
+    assert lines[0] == "v1.2 2"
+    assert lines[2].split(" ")[:4] == ["hm.png", str(infos[2].offset_data), str(infos[2].size), names[2]]

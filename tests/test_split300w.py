@@ -213,6 +213,8 @@ def _build(tree: SynthResult, out: Path, *extra: str) -> dict[str, Any]:
             "--out-size", "32", "--samples-per-shard", "8", *extra]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
+    if "--protocol" in extra and "300w" in extra:
+        assert "not records (counted by the reader): dropped mirrors" in result.output
     return json.loads((out / "manifest.json").read_text())
 
 
@@ -224,6 +226,9 @@ def test_build_with_protocol_300w_writes_the_standard_splits(tmp_path: Path, tre
     assert set(splits) == set(want)
     assert {name: split["samples"] for name, split in splits.items()} == dict(want)
     assert manifest["config"]["protocol"] == "300w"
+    _, report = _read(tree.root, "300w")  # what the reader counted is in the manifest, not lost
+    assert manifest["reader"] == {k: v for k, v in sorted(report.counters.items()) if v}
+    assert manifest["reader"]["dropped_mirrors"] > 0
 
 
 def test_default_protocol_leaves_the_config_as_before(tmp_path: Path, tree: SynthResult) -> None:

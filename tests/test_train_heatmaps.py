@@ -13,9 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flmprep.cli import main as cli
-from flmprep.train.balance import Segment
+from flmprep.data import Segment, open_dataset, read_segment
 from flmprep.train.heatmaps import from_heatmap_coords, render_heatmaps, soft_argmax, to_heatmap_coords
-from flmprep.train.shardio import read_manifest, read_segment
 
 points = st.lists(st.tuples(st.floats(-3, 20), st.floats(-3, 14), st.booleans()), min_size=1, max_size=6)
 
@@ -106,7 +105,7 @@ def test_device_render_matches_heatmaps_stored_by_build(tmp_path: Path) -> None:
     ]
     done = runner.invoke(cli, args)
     assert done.exit_code == 0, done.output
-    manifest = read_manifest(tmp_path / "out")
+    manifest = open_dataset(tmp_path / "out")
     shard = manifest.shards("val")[0]
     checked = 0
     for raw in read_segment(manifest.root, Segment(shard.path, 0, shard.samples)):

@@ -11,13 +11,13 @@ import torch
 from click.testing import CliRunner
 
 from flmprep.cli import main as cli
+from flmprep.data import open_dataset
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
 from flmprep.train.loop import model_spec, run, validation_split
 from flmprep.train.models import build_model, place
 from flmprep.train.predict import EvalSetup, evaluate_checkpoint, predict, score
 from flmprep.train.runtime import start
-from flmprep.train.shardio import read_manifest
 from tests.helpers.train_shards import write_dataset
 
 
@@ -65,7 +65,7 @@ def _cfg(data: Path, out: Path, **kw: object) -> TrainConfig:
 
 
 def _untrained_nme(cfg: TrainConfig) -> float:
-    manifest = read_manifest(cfg.data)
+    manifest = open_dataset(cfg.data)
     spec = model_spec(manifest, cfg)
     torch.manual_seed(cfg.seed)
     model = place(build_model(spec), torch.device("cpu"))
@@ -78,7 +78,7 @@ def test_vanilla96_training_halves_validation_nme(built: Path, tmp_path: Path) -
     before = _untrained_nme(cfg)
     history = run(cfg)
     report = evaluate_checkpoint(built, tmp_path / "run" / checkpoint.BEST, "val", start(), workers=0)
-    manifest = read_manifest(built)
+    manifest = open_dataset(built)
     assert report.overall.count == manifest.samples("val") >= 8
     assert report.overall.nme <= 0.5 * before, (before, [h["val"]["nme"] for h in history])
     assert [h["steps"] for h in history] == [manifest.samples("train") // 16] * 3
@@ -205,7 +205,7 @@ def test_validation_split_falls_back_to_300ws_common_set(
     tmp_path: Path, splits: dict[str, list[int]], want: str
 ) -> None:
     write_dataset(tmp_path / "data", splits, size=16)
-    manifest = read_manifest(tmp_path / "data")
+    manifest = open_dataset(tmp_path / "data")
     assert validation_split(manifest, _cfg(tmp_path / "data", tmp_path / "run")) == want
     explicit = _cfg(tmp_path / "data", tmp_path / "run", val_split="train")
     assert validation_split(manifest, explicit) == "train"

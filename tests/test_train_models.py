@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from flmprep.data.loader import Batch
 from flmprep.train import losses
-from flmprep.train.data import Batch
 from flmprep.train.heatmaps import render_heatmaps, to_heatmap_coords
 from flmprep.train.models import (
     MODELS,

@@ -15,14 +15,13 @@ import torch
 from click.testing import CliRunner
 
 from flmprep.cli import main as cli
-from flmprep.train.balance import plan_epoch
+from flmprep.data import open_dataset
+from flmprep.data.loader import Batch, LandmarkDataset, make_loader
 from flmprep.train.config import TrainConfig
-from flmprep.train.data import Batch, EpochStream, make_loader
 from flmprep.train.loop import initial_model, model_spec
 from flmprep.train.models import ModelSpec, prepare_images
 from flmprep.train.predict import batch_loss
 from flmprep.train.presets import get_preset
-from flmprep.train.shardio import read_manifest
 
 #: Preset → (synthetic images, options appended to its build command).
 BUILDS = {
@@ -72,12 +71,8 @@ def preset_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def first_batch(data: Path, spec: ModelSpec, size: int) -> Batch:
     """The first ``size`` training samples, decoded for the model's channels."""
-    manifest = read_manifest(data)
-    plan = plan_epoch(
-        manifest.shards("train"), world=1, workers=1, batch_size=size, seed=0, epoch=0,
-        drop_last=False, shuffle=False,
-    )
-    stream = EpochStream(manifest.root, plan, 0, size, 0, 0, 0, spec.channels)
+    stream = LandmarkDataset(data, "train", batch_size=size, shuffle=False, drop_last=False, rank=0, world=1,
+                             heatmaps=False, channels=spec.channels)
     return next(iter(make_loader(stream, 0, pin_memory=False)))
 
 
@@ -88,7 +83,7 @@ def test_model_loss_falls_on_its_seed_data(
     preset_name, steps, share = CASES[model_name]
     data = preset_data[preset_name]
     cfg = TrainConfig(data=data, model=model_name, output=tmp_path, passes=2)
-    manifest = read_manifest(data)
+    manifest = open_dataset(data)
     spec, model = initial_model(model_spec(manifest, cfg), manifest, cfg)
     batch = first_batch(data, spec, 8)
     assert batch.images.shape[-1] == spec.channels

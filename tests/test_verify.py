@@ -94,7 +94,8 @@ def test_sidecar_disagreement_and_absence(out: Path) -> None:
         "test/shard-0000.json: expected the shard's sidecar, found no file",
         "train/shard-0001.json: /samples: expected 3 (manifest), found 4",
         "train/shard-0001.json: /records: expected 3 (manifest), found 4",
-        "train/shard-0009.json: expected sidecars only next to listed shards, found an unlisted sidecar",
+        "train/shard-0009.json: expected sidecars and indexes only next to listed shards, found an unlisted "
+        "one",
     ]
 
 
@@ -106,7 +107,7 @@ def test_invalid_samples_and_wrong_split_are_named(out: Path) -> None:
     members = good + sample_members(wrong_split, heatmap=True)
     members += [(n, dumps(bad) if n.endswith(".json") else d) for n, d in sample_members(bad, heatmap=True)]
     write_shard(out / "test" / "shard-0000.tar", members)
-    problems = [p for p in _problems(out) if "sha256" not in p and "bytes" not in p]
+    problems = [p for p in _problems(out) if "sha256" not in p and "bytes" not in p and ".idx" not in p]
     assert problems == [
         "test/shard-0000.tar: celeba_test00001_f0_v00: /split: expected 'test' (manifest), found 'train'",
         "test/shard-0000.tar: celeba_test00002_f0_v00: /landmarks: expected 5 points for scheme celeba5, "
@@ -161,3 +162,42 @@ def test_json_report(out: Path) -> None:
     assert doc["problems"] == [
         "train/shard-0002.tar: expected the shard listed in manifest.json, found no file"
     ]
+
+
+def test_a_build_of_the_first_formats_verifies(tmp_path: Path) -> None:
+    """Sample /1, sidecar /1 and manifest /1 (no index, no versions, no card) stay valid."""
+    write_dataset(tmp_path / "old", LAYOUT, heatmap=True, version=1)
+    report = verify_output(tmp_path / "old")
+    assert report.problems == () and report.samples == 10
+    assert not list((tmp_path / "old").rglob("*.idx"))
+
+
+def test_the_dali_index_must_list_the_members_offsets(out: Path) -> None:
+    idx = out / "train" / "shard-0001.idx"
+    lines = idx.read_bytes().splitlines()
+    fields = lines[2].split(b" ")
+    fields[1] = str(int(fields[1]) + 512).encode()
+    lines[2] = b" ".join(fields)
+    idx.write_bytes(b"\n".join(lines) + b"\n")
+    problems = _problems(out)
+    assert problems[0].startswith("train/shard-0001.idx: expected ")  # sha256 of the manifest
+    assert problems[1].startswith("train/shard-0001.idx: line 3: expected 'hm.png ")
+    assert len(problems) == 2
+    idx.unlink()
+    assert _problems(out, quick=True) == [
+        "train/shard-0001.idx: expected the shard's DALI index (manifest), found no file"]
+
+
+def test_the_dataset_card_header_must_match_the_manifest(out: Path) -> None:
+    from flmprep.shards.card import dataset_card
+    from flmprep.shards.manifest import Manifest
+
+    card = dataset_card(Manifest.load(out))
+    (out / "README.md").write_text(card + "\nNotes of my own.\n")
+    assert _problems(out, quick=True) == []  # the text below the header is free
+    (out / "README.md").write_text(card.replace("- train/shard-0002.tar\n", ""))
+    assert _problems(out, quick=True) == [
+        "README.md: expected the YAML header generated from manifest.json (configs listing every split's "
+        "shards), found a different one (only the text below the header may be edited)"]
+    (out / "README.md").unlink()
+    assert any(w.startswith("README.md: no dataset card") for w in verify_output(out, samples=False).warnings)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the pure-Python validator is imported only to explain a fai
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-SCHEMAS = ("sample", "manifest", "shard", "prediction")
+SCHEMAS = ("sample", "manifest", "shard", "prediction", "sample-v1", "manifest-v1", "shard-v1")
 IMAGE_EXTS = ("jpg", "png", "webp")
 _SIGNATURE = {"jpg": "jpeg", "png": "png", "webp": "webp"}
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -75,6 +75,14 @@ def _expected(error: ValidationError) -> str:
     if rule in ("minimum", "maximum", "exclusiveMinimum"):
         return f"expected {rule} {value}, found {error.instance!r}"
     return error.message
+
+
+def schema_for(kind: str, doc: Any) -> str:
+    """The schema file of a document of ``kind`` ("sample", "manifest", "shard"): the ``/1`` one
+    when the document says ``flmprep.<kind>/1``, else the current one (whose ``schema`` const
+    then names the expected tag)."""
+    tag = doc.get("schema") if isinstance(doc, dict) else None
+    return f"{kind}-v1" if tag == f"flmprep.{kind}/1" else kind
 
 
 def schema_errors(name: str, doc: Any) -> list[str]:
@@ -219,7 +227,7 @@ def check_sample(sample: Sample) -> tuple[dict[str, Any] | None, list[str]]:
     doc, problems = parse_sample_json(sample)
     if doc is None:
         return None, problems
-    problems = schema_errors("sample", doc)
+    problems = schema_errors(schema_for("sample", doc), doc)
     if problems:
         return doc, problems
     return doc, _semantic_problems(sample, doc)
@@ -231,7 +239,7 @@ def _sum(items: Iterable[dict[str, Any]], field: str) -> int:
 
 def manifest_problems(doc: Any) -> list[str]:
     """Schema violations, then inconsistent sums, of a parsed ``manifest.json``."""
-    problems = schema_errors("manifest", doc)
+    problems = schema_errors(schema_for("manifest", doc), doc)
     if problems:
         return problems
     for name, split in sorted(doc["splits"].items()):
@@ -244,6 +252,10 @@ def manifest_problems(doc: Any) -> list[str]:
         for i, shard in enumerate(split["shards"]):
             if not shard["path"].startswith(f"{name}/"):
                 problems.append(f"/splits/{name}/shards/{i}/path: expected {name}/…, found {shard['path']!r}")
+            index = shard.get("index")
+            if index is not None and index["path"] != shard["path"].removesuffix(".tar") + ".idx":
+                problems.append(f"/splits/{name}/shards/{i}/index/path: expected the shard's "
+                                f"{shard['path'].removesuffix('.tar')}.idx, found {index['path']!r}")
     problems += _totals_problems(doc)
     return problems
 
@@ -265,7 +277,7 @@ def _totals_problems(doc: dict[str, Any]) -> list[str]:
 
 def sidecar_problems(doc: Any) -> list[str]:
     """Schema violations and inconsistent reject counts of a parsed shard sidecar."""
-    problems = schema_errors("shard", doc)
+    problems = schema_errors(schema_for("shard", doc), doc)
     if problems:
         return problems
     by_reason: dict[str, int] = {}

@@ -1,10 +1,13 @@
 """Check a built dataset against its ``manifest.json``: every listed shard exists with the recorded
-sha256, byte size and sample count, no shard is unlisted, every sample validates, sidecars and
-``rejects.jsonl`` agree with the manifest. Each problem is one line naming the file.
+sha256, byte size and sample count, no shard is unlisted, every sample validates, each shard's
+DALI index lists exactly its members' data offsets and sizes, sidecars, ``rejects.jsonl`` and the
+dataset card's header (``README.md``) agree with the manifest. Each problem is one line naming
+the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -12,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flmprep.jsonio import parse_json
+from flmprep.shards.card import CARD_FILE, card_problems
+from flmprep.shards.index import IndexedMember, dali_index, sample_members
 from flmprep.shards.manifest import (
     MANIFEST_FILE,
     REJECTS_FILE,
@@ -30,7 +35,7 @@ __all__ = ["ManifestError", "Problem", "Report", "verify_output"]
 
 
 def _is_sidecar(path: Path) -> bool:
-    return path.suffix == ".json" and path.name.startswith("shard-")
+    return path.suffix in (".json", ".idx") and path.name.startswith("shard-")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class _Checker:
             self.shard(split, entry)
         self.unlisted({entry.path for _, entry in listed})
         self.rejects()
+        self.card()
         return Report(str(self.root), len(listed), self.samples, tuple(self.problems), tuple(self.warnings))
 
     def shard(self, split: str, entry: ShardEntry) -> None:
@@ -112,16 +118,44 @@ class _Checker:
             self.add(rel, f"expected {entry.bytes} bytes (manifest), found {size}")
         if digest != entry.sha256:
             self.add(rel, f"expected sha256 {entry.sha256} (manifest), found {digest}")
-        count = self.shard_samples(rel, path, split)
+        members: list[IndexedMember] = []
+        count = self.shard_samples(rel, path, split, members)
         if count is not None and count != entry.samples:
             self.add(rel, f"expected {entry.samples} samples (manifest), found {count}")
+        if count is not None and entry.index is not None:
+            self.index(entry, members)
         self.sidecar(split, rel, path, entry)
 
-    def shard_samples(self, rel: str, path: Path, split: str) -> int | None:
-        """Stream and validate the samples of one shard; None when it cannot be read through."""
+    def index(self, entry: ShardEntry, members: list[IndexedMember]) -> None:
+        """The DALI index: recorded size and sha256, and exactly the index of the tar's members."""
+        assert entry.index is not None
+        rel = entry.index_path
+        try:
+            data = (self.root / rel).read_bytes()
+        except OSError:
+            self.add(rel, "expected the shard's DALI index (manifest), found no file")
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        if (len(data), digest) != (entry.index.bytes, entry.index.sha256):
+            self.add(rel, f"expected {entry.index.bytes} bytes with sha256 {entry.index.sha256} (manifest), "
+                          f"found {len(data)} bytes with sha256 {digest}")
+        expected = dali_index(members).splitlines()
+        found = data.splitlines()
+        for n, (want, got) in enumerate(zip(expected, found, strict=False), 1):
+            if want != got:
+                self.add(rel, f"line {n}: expected {want.decode()[:120]!r} (the tar's members), found "
+                              f"{got.decode(errors='replace')[:120]!r}")
+                return
+        if len(expected) != len(found):
+            self.add(rel, f"expected {len(expected)} lines (the tar's samples + 1), found {len(found)}")
+
+    def shard_samples(self, rel: str, path: Path, split: str, members: list[IndexedMember]) -> int | None:
+        """Stream and validate the samples of one shard, appending its members' index entries to
+        ``members``; None when it cannot be read through."""
         count = 0
         try:
             for sample in iter_samples(path, limits=self.limits):
+                members.extend(sample_members([sample]))
                 count += 1
                 if sample.key in self.keys:
                     self.add(rel, f"{sample.key}: expected unique sample keys, found a duplicate")
@@ -166,9 +200,11 @@ class _Checker:
         if problems:
             return
         expected = {"split": split, "name": path.name, **{f: getattr(entry, f) for f in _SIDECAR_FIELDS}}
+        if entry.index is not None:
+            expected["index"] = entry.index.to_json()
         for field, want in expected.items():
-            if doc[field] != want:
-                self.add(side_rel, f"/{field}: expected {want!r} (manifest), found {doc[field]!r}")
+            if doc.get(field) != want:
+                self.add(side_rel, f"/{field}: expected {want!r} (manifest), found {doc.get(field)!r}")
 
     def unlisted(self, listed: set[str]) -> None:
         for path in sorted(self.root.rglob("*")):
@@ -178,7 +214,8 @@ class _Checker:
             elif path.suffix == ".tar" and rel not in listed:
                 self.add(rel, "expected only shards listed in manifest.json, found an unlisted shard")
             elif _is_sidecar(path) and Path(rel).with_suffix(".tar").as_posix() not in listed:
-                self.add(rel, "expected sidecars only next to listed shards, found an unlisted sidecar")
+                self.add(rel, "expected sidecars and indexes only next to listed shards, found an unlisted "
+                              "one")
 
     def rejects(self) -> None:
         path = self.root / REJECTS_FILE
@@ -198,6 +235,25 @@ class _Checker:
         stated = self.manifest.rejects_by_reason
         if dict(reasons) != {k: v for k, v in stated.items() if v}:
             self.add(REJECTS_FILE, f"expected counts by reason {stated} (manifest), found {dict(reasons)}")
+
+
+    def card(self) -> None:
+        """``README.md``: when present, its YAML header must be the one the manifest gives."""
+        if self.manifest is None:
+            return
+        path = self.root / CARD_FILE
+        if not path.is_file():
+            if self.manifest.schema != "flmprep.manifest/1":
+                self.warnings.append(f"{CARD_FILE}: no dataset card (datasets.load_dataset needs its file "
+                                     "list)")
+            return
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            self.add(CARD_FILE, f"expected a UTF-8 dataset card, found {e}")
+            return
+        for line in card_problems(text, self.manifest):
+            self.add(CARD_FILE, line)
 
 
 def verify_output(root: Path, *, limits: Limits | None = None, samples: bool = True) -> Report:

@@ -45,6 +45,28 @@ def _samples(members: Members) -> int:
     return len({name.split(".", 1)[0] for name, _ in members})
 
 
+#: The ``versions`` a golden manifest records.
+VERSIONS = {"flmprep": "0.1.0", "python": "3.11.7", "numpy": "2.4.6", "opencv": "5.1.0",
+            "simplejpeg": "1.9.0", "libjpeg-turbo": "3.1.2", "pillow": "13.0.0"}
+
+
+def dali_index(data: bytes) -> bytes:
+    """The DALI index (``v1.2 N``, then per sample ``ext offset size name`` for each member,
+    offsets of the member data) of a tar, from the standard library's ``tarfile``."""
+    lines: list[list[str]] = []
+    last = None
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for info in tar:
+            if not info.isfile():
+                continue
+            key, ext = info.name.split(".", 1)
+            if key != last:
+                lines.append([])
+                last = key
+            lines[-1] += [ext, str(info.offset_data), str(info.size), info.name]
+    return f"v1.2 {len(lines)}\n".encode() + b"".join(" ".join(line).encode() + b"\n" for line in lines)
+
+
 def write_dataset(
     out: Path,
     shards: Mapping[str, Sequence[Members]],
@@ -53,9 +75,11 @@ def write_dataset(
     scheme: str = "celeba5",
     recipe: str = "celeba",
     config: dict[str, Any] | None = None,
+    legacy: bool = False,
 ) -> dict[str, Any]:
-    """A built dataset at ``out``: per split, one shard (with its sidecar) per member list, then
-    ``manifest.json`` and an empty ``rejects.jsonl``; returns the manifest object."""
+    """A built dataset at ``out``: per split, one shard (with its DALI index and sidecar) per
+    member list, then ``manifest.json`` and an empty ``rejects.jsonl``; returns the manifest
+    object. ``legacy``: sidecars and manifest of the ``/1`` formats (no index, no versions)."""
     splits: dict[str, Any] = {}
     for split, per_shard in shards.items():
         entries: list[dict[str, Any]] = []
@@ -63,11 +87,19 @@ def write_dataset(
             name = f"shard-{n:04d}.tar"
             data = write_shard(out / split / name, members)
             count = _samples(members)
-            entry = {"path": f"{split}/{name}", "samples": count, "records": count, "bytes": len(data),
-                     "sha256": hashlib.sha256(data).hexdigest()}
-            sidecar = {"schema": "flmprep.shard/1", "split": split, "name": name, "samples": count,
-                       "records": count, "bytes": len(data), "sha256": entry["sha256"],
-                       "rejects": {"by_reason": {}}, "rejected": []}
+            entry: dict[str, Any] = {"path": f"{split}/{name}", "samples": count, "records": count,
+                                     "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            sidecar: dict[str, Any] = {"schema": "flmprep.shard/1", "split": split, "name": name,
+                                       "samples": count, "records": count, "bytes": len(data),
+                                       "sha256": entry["sha256"], "rejects": {"by_reason": {}},
+                                       "rejected": []}
+            if not legacy:
+                index = dali_index(data)
+                (out / split / f"shard-{n:04d}.idx").write_bytes(index)
+                digest = hashlib.sha256(index).hexdigest()
+                entry["index"] = {"path": f"{split}/shard-{n:04d}.idx", "bytes": len(index), "sha256": digest}
+                sidecar["schema"] = "flmprep.shard/2"
+                sidecar["index"] = {"name": f"shard-{n:04d}.idx", "bytes": len(index), "sha256": digest}
             (out / split / f"shard-{n:04d}.json").write_bytes(dumps(sidecar))
             entries.append(entry)
         total = sum(e["samples"] for e in entries)
@@ -87,6 +119,9 @@ def write_dataset(
                    "samples": samples},
         "rejects": {"by_reason": {}},
     }
+    if not legacy:
+        manifest["schema"] = "flmprep.manifest/2"
+        manifest["versions"] = dict(VERSIONS)
     (out / "manifest.json").write_bytes(dumps(manifest))
     (out / "rejects.jsonl").write_bytes(b"")
     return manifest

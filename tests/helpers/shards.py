@@ -4,6 +4,7 @@ datasets are written by ``tests.helpers.golden``."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from flmprep.schemes import get_scheme
 from tests.helpers import golden
 from tests.helpers.golden import Members, dumps, tar_bytes, write_shard
 
-__all__ = ["Members", "dumps", "sample_doc", "sample_members", "shard_members", "tar_bytes", "write_dataset",
+__all__ = ["Members", "as_v1", "dumps", "sample_doc", "sample_members", "shard_members", "tar_bytes",
+           "write_dataset",
            "write_shard"]
 
 
@@ -53,16 +55,18 @@ def sample_doc(
     fmt: str = "jpg",
     channels: int = 3,
     seed: int = 0,
+    version: int = 2,
 ) -> dict[str, Any]:
-    """A sample JSON document with K landmarks spread over the image."""
+    """A sample JSON document with K landmarks spread over the image (``version`` 1: the
+    ``flmprep.sample/1`` shape older builds wrote)."""
     k = get_scheme(scheme).num_points
     rng = np.random.default_rng(seed)
     w, h = size
     pts = np.round(rng.uniform([2, 2], [w - 3, h - 3], (k, 2)), 4)
     if view % 3 == 2:
         pts[0] = (-1.5, 3.25)  # one point outside the image
-    return {
-        "schema": "flmprep.sample/1",
+    doc = {
+        "schema": "flmprep.sample/2",
         "key": f"{record}_v{view:02d}",
         "dataset": "celeba",
         "split": split,
@@ -77,7 +81,8 @@ def sample_doc(
             "width": 500,
             "height": 400,
             "record": record,
-            "bbox": None,
+            "bbox": [100.0, 80.0, 300.0, 290.0],
+            "bbox_kind": "annotation",
         },
         "transform": [
             [0.5, 0.0, -10.25 + view],
@@ -86,15 +91,33 @@ def sample_doc(
         "augment": {
             "recipe": "celeba",
             "view": view,
-            "seed": 1234 + view,
+            "seed": str(18446744073709551000 + view),
             "angle": 5.0 * view,
             "scale": 1.0 + 0.01 * view,
             "flip": view % 2 == 1,
-            "params": {"shift": [0.1 * view, -0.05]},
-            "photometric": None,
+            "params": {"angle": 5.0 * view, "pivot": [200.0, 185.0], "box": [100.0, 80.0, 300.0, 290.0],
+                       "flip": view % 2 == 1, "scale": 1.0 + 0.01 * view, "out_size": [w, h]},
+            "photometric": {"applied": False, "brightness": 1.0, "contrast": 1.0, "gamma": 1.0,
+                            "saturation": 1.0, "hue": 0.0},
+            "reduce": 1,
         },
-        "attributes": {},
+        "attributes": {"none": True},
     }
+    return doc if version == 2 else as_v1(doc)
+
+
+def as_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """The ``flmprep.sample/1`` form of a ``/2`` document: integer seed, null photometric when
+    none applied, null source box, empty attributes."""
+    old = json.loads(json.dumps(doc))
+    old["schema"] = "flmprep.sample/1"
+    old["augment"]["seed"] = int(old["augment"]["seed"])
+    old["augment"]["photometric"] = None
+    del old["augment"]["reduce"]
+    old["source"]["bbox"] = None
+    del old["source"]["bbox_kind"]
+    old["attributes"] = {}
+    return old
 
 
 def sample_members(doc: dict[str, Any], *, heatmap: bool = False, seed: int = 0) -> Members:
@@ -122,21 +145,25 @@ def shard_members(
     scheme: str = "celeba5",
     split: str = "train",
     size: tuple[int, int] = (96, 96),
+    version: int = 2,
 ) -> Members:
     """All members of a shard with ``views`` samples per record, in sorted name order."""
     members: Members = []
     for i, record in enumerate(records):
         for view in range(views):
-            doc = sample_doc(record, view, scheme=scheme, split=split, size=size, seed=i * 100 + view)
+            doc = sample_doc(record, view, scheme=scheme, split=split, size=size, seed=i * 100 + view,
+                             version=version)
             members += sample_members(doc, heatmap=heatmap, seed=i)
     return sorted(members)
 
 
-def write_dataset(out: Path, layout: dict[str, list[int]], *, heatmap: bool = False) -> dict[str, Any]:
-    """A built dataset: per split, shards holding the given numbers of samples; returns the manifest."""
+def write_dataset(out: Path, layout: dict[str, list[int]], *, heatmap: bool = False,
+                  version: int = 2) -> dict[str, Any]:
+    """A built dataset: per split, shards holding the given numbers of samples; returns the
+    manifest (``version`` 1: samples, sidecars and manifest as builds before sample /2 wrote them)."""
     shards = {
         split: [shard_members([f"celeba_{split}{n:02d}{i:04d}_f0" for i in range(count)], heatmap=heatmap,
-                              split=split) for n, count in enumerate(counts)]
+                              split=split, version=version) for n, count in enumerate(counts)]
         for split, counts in layout.items()
     }
-    return golden.write_dataset(out, shards)
+    return golden.write_dataset(out, shards, legacy=version == 1)

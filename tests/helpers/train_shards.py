@@ -66,7 +66,7 @@ def sample_doc(
     """The KEY.json document of one sample."""
     visible = [bool(0 <= x <= size - 1 and 0 <= y <= size - 1) for x, y in pts]
     return {
-        "schema": "flmprep.sample/1",
+        "schema": "flmprep.sample/2",
         "key": key,
         "dataset": SCHEMES[scheme][0],
         "split": split,
@@ -81,20 +81,24 @@ def sample_doc(
             "width": 500,
             "height": 400,
             "record": key,
-            "bbox": None,
+            "bbox": [100.0, 80.0, 300.0, 290.0],
+            "bbox_kind": "annotation",
         },
         "transform": tf.tolist(),
         "augment": {
             "recipe": "celeba",
             "view": 0,
-            "seed": 0,
+            "seed": "0",
             "angle": 0.0,
             "scale": 1.0,
             "flip": False,
-            "params": {},
-            "photometric": None,
+            "params": {"angle": 0.0, "pivot": [200.0, 185.0], "box": [100.0, 80.0, 300.0, 290.0],
+                       "flip": False, "scale": 1.0, "out_size": [size, size]},
+            "photometric": {"applied": False, "brightness": 1.0, "contrast": 1.0, "gamma": 1.0,
+                            "saturation": 1.0, "hue": 0.0},
+            "reduce": 1,
         },
-        "attributes": attrs,
+        "attributes": attrs or {"none": True},
     }
 
 
@@ -113,7 +117,7 @@ def shard_members(
     for i in range(count):
         key = f"synth_{split}_{index:04d}_{i:05d}_f0_v00"
         pts = _landmarks(rng, size, SCHEMES[scheme][1])
-        attrs = {f: bool(rng.random() < 0.3) for f in WFLW_FLAGS} if flags else {}
+        attrs = {f: int(rng.random() < 0.3) for f in WFLW_FLAGS} if flags else {}
         doc = sample_doc(key, split, pts, size, _transform(rng), attrs, scheme)
         members[f"{key}.jpg"] = simplejpeg.encode_jpeg(_image(pts, size, rng), quality=92, colorspace="RGB")
         members[f"{key}.json"] = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()

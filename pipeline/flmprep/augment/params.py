@@ -131,3 +131,23 @@ class PhotometricParams:
 
 
 _PHOTO_FIELDS = ("brightness", "contrast", "gamma", "saturation", "hue")
+
+
+def photometric_field(photo: PhotometricParams | None) -> dict[str, Any]:
+    """The sample's ``augment.photometric`` (``flmprep.sample/2``): always an object, so the field
+    has one type in every sample: ``applied`` and the five factors (identity values when no
+    jitter was applied, e.g. on every non-train view)."""
+    return {"applied": photo is not None, **(photo or PhotometricParams()).to_json()}
+
+
+def photometric_from_field(doc: dict[str, Any] | None) -> PhotometricParams | None:
+    """Parse ``augment.photometric`` of either sample format: ``null`` (``/1``, none applied), an
+    object of factors (``/1``) or ``photometric_field``'s object (``/2``, ``applied`` false = none)."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise ValueError(f"augment.photometric: expected an object or null, found {doc!r}")
+    applied = doc.get("applied", True)
+    if not isinstance(applied, bool):
+        raise ValueError(f"augment.photometric.applied: expected true or false, found {applied!r}")
+    return PhotometricParams.from_json(doc) if applied else None

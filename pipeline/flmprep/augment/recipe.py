@@ -19,7 +19,7 @@ from flmprep.augment.errors import AugmentError
 from flmprep.augment.face300w import Face300wRecipe
 from flmprep.augment.helen import HelenRecipe
 from flmprep.augment.landmark_box import LandmarkBoxRecipe
-from flmprep.augment.params import PhotometricParams, ViewParams
+from flmprep.augment.params import PhotometricParams, ViewParams, photometric_field, photometric_from_field
 from flmprep.augment.photometric import apply_photometric, sample_photometric
 from flmprep.augment.seeding import rng_for, seed_for
 from flmprep.errors import ConfigError
@@ -213,8 +213,7 @@ def replay_view(
     if augment.get("recipe") != recipe.name:
         raise ConfigError(f"augment.recipe: expected {recipe.name!r}, found {augment.get('recipe')!r}")
     params = ViewParams.from_json(augment["params"])
-    stored = augment.get("photometric")
-    photo = None if stored is None else PhotometricParams.from_json(stored)
+    photo = photometric_from_field(augment.get("photometric"))
     reduce = augment.get("reduce", 1)
     if isinstance(reduce, bool) or not isinstance(reduce, int):
         raise ValueError(f"augment.reduce: expected one of {imageio.REDUCE_FACTORS}, found {reduce!r}")
@@ -263,12 +262,12 @@ def apply_view(
     augment = {
         "recipe": recipe.name,
         "view": view,
-        "seed": seed,
-        "angle": params.angle,
-        "scale": params.scale,
-        "flip": params.flip,
+        "seed": str(seed),  # 64-bit: Arrow, parquet and pandas hold integers only below 2**63
+        "angle": float(params.angle),
+        "scale": float(params.scale),
+        "flip": bool(params.flip),
         "params": params.to_json(),
-        "photometric": None if photo is None else photo.to_json(),
+        "photometric": photometric_field(photo),
         "reduce": reduce,
     }
     return View(out, moved.astype(np.float32), visible, matrix, params, augment, photo)

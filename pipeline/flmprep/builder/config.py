@@ -103,6 +103,10 @@ class BuildConfig:
     shard_bytes: int | None = _field(
         None, "Target shard size in bytes instead of --samples-per-shard: the sample count is set from "
               "the encoded size of real views of the dataset.", type=click.IntRange(min=1), unset=True)
+    min_shards: int = _field(
+        1, "At least this many shards per split, samples spread evenly (sizes differ by at most one): "
+           "for readers that hand whole shards to ranks and workers. A split of fewer samples gets one "
+           "shard per sample.", type=click.IntRange(min=1))
     image_format: str = _field("jpg", "Codec of the output images.", type=click.Choice(IMAGE_FORMATS))
     quality: int = _field(95, "JPEG/WebP quality.", type=click.IntRange(1, 100))
     heatmaps: bool = _field(False, "Also store Gaussian heatmaps as a tiled uint8 PNG member KEY.hm.png.",
@@ -139,6 +143,7 @@ class BuildConfig:
             "splits": None if self.splits is None else list(self.splits),
             "samples_per_shard": self.samples_per_shard,
             **({"shard_bytes": self.shard_bytes} if self.shard_bytes is not None else {}),
+            "min_shards": self.min_shards,
             "image_format": self.image_format,
             "quality": self.quality,
             "heatmaps": self.heatmaps,
@@ -185,6 +190,7 @@ def _validate(cfg: BuildConfig) -> None:
         (cfg.samples_per_shard >= 1, "--samples-per-shard", "a positive integer", cfg.samples_per_shard),
         (cfg.shard_bytes is None or cfg.shard_bytes >= 1, "--shard-bytes", "a positive integer",
          cfg.shard_bytes),
+        (cfg.min_shards >= 1, "--min-shards", "a positive integer", cfg.min_shards),
         (min(cfg.heatmap_size) >= 1, "--heatmap-size", "positive WxH", cfg.heatmap_size),
         (math.isfinite(cfg.sigma) and cfg.sigma > 0, "--sigma", "a positive number", cfg.sigma),
         (cfg.seed >= 0, "--seed", "a non-negative integer", cfg.seed),

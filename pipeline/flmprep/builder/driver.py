@@ -123,7 +123,8 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
     if results is None:
         results = engine.map_probes(tasks)
     stages.probe, began = time.perf_counter() - began, time.perf_counter()
-    the_plan = planner.make_plan(sizing.resolve(cfg, results), results)
+    counts = tasks[0].read_counts if tasks else ()
+    the_plan = planner.make_plan(sizing.resolve(cfg, results), results, counts)
     outdir.check_plan(cfg, planner.fingerprint(the_plan))
     todo = outdir.pending(the_plan) if cfg.resume else list(the_plan.tasks)
     stages.plan, began = time.perf_counter() - began, time.perf_counter()

@@ -1,4 +1,5 @@
-"""The driver's last step: read every sidecar, write ``rejects.jsonl``, then ``manifest.json``."""
+"""The driver's last step: read every sidecar, write ``rejects.jsonl``, the dataset card
+``README.md``, then ``manifest.json``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from flmprep.atomic import remove, write_atomic
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
 from flmprep.builder.plan import Plan
+from flmprep.builder.versions import library_versions
 from flmprep.jsonio import canonical_line, write_json
 from flmprep.records import Reject
 from flmprep.shards import naming
+from flmprep.shards.card import CARD_FILE, dataset_card
 from flmprep.shards.manifest import (
     MANIFEST_FILE,
     REJECTS_FILE,
@@ -65,7 +68,8 @@ def make_manifest(cfg: BuildConfig, plan: Plan, sides: dict[tuple[str, int], Sid
     totals = Totals(plan.input_records, written, len(rejects), sum(s.samples for s in splits.values()))
     return Manifest(flmprep_version=__version__, dataset=cfg.dataset, scheme=formats.scheme_of(cfg.dataset),
                     recipe=cfg.recipe, config=cfg.to_json(), config_hash=cfg.hash(), splits=splits,
-                    totals=totals, rejects_by_reason=by_reason(rejects))
+                    totals=totals, rejects_by_reason=by_reason(rejects), versions=library_versions(),
+                    read_counts=dict(plan.read_counts))
 
 
 def remove_stale_tmp(plan: Plan) -> list[Path]:
@@ -85,7 +89,7 @@ def remove_stale_tmp(plan: Plan) -> list[Path]:
 
 def finalize(cfg: BuildConfig, plan: Plan) -> Manifest:
     """Once the engine has stopped: remove stale temporary shard files, then write
-    ``OUT/rejects.jsonl`` and, last, ``OUT/manifest.json``; returns the manifest."""
+    ``OUT/rejects.jsonl``, ``OUT/README.md`` and, last, ``OUT/manifest.json``; returns the manifest."""
     remove_stale_tmp(plan)
     sides = _sidecars(plan)
     built = [r for side in sides.values() for r in side.rejected]
@@ -93,6 +97,7 @@ def finalize(cfg: BuildConfig, plan: Plan) -> Manifest:
     out = Path(cfg.out)
     write_atomic(out / REJECTS_FILE, b"".join(canonical_line(r.to_json()) for r in rejects))
     manifest = make_manifest(cfg, plan, sides, rejects)
+    write_atomic(out / CARD_FILE, dataset_card(manifest).encode())
     write_json(out / MANIFEST_FILE, manifest.to_json())
     log.info("wrote %s", out / MANIFEST_FILE)
     return manifest

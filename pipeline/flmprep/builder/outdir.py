@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from flmprep.atomic import make_dirs, remove
+from flmprep.builder import versions
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.plan import Plan, ShardTask
+from flmprep.builder.versions import library_versions
 from flmprep.errors import ConfigError, OutputError
 from flmprep.jsonio import parse_json, write_json
 from flmprep.shards import naming
+from flmprep.shards.card import CARD_FILE
 from flmprep.shards.manifest import check_shard
 
 log = logging.getLogger(__name__)
@@ -28,15 +31,16 @@ STATE_FILE = ".flmprep-build.json"
 STATE_SCHEMA = "flmprep.build-state/1"
 #: Held (``flock``) by the build writing into OUT; empty when no build runs.
 LOCK_FILE = ".flmprep-build.lock"
-ROOT_FILES = ("manifest.json", "rejects.jsonl", STATE_FILE, LOCK_FILE)
-_ROOT_TMP = re.compile(r"^(manifest\.json|rejects\.jsonl|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
+ROOT_FILES = ("manifest.json", "rejects.jsonl", CARD_FILE, STATE_FILE, LOCK_FILE)
+_ROOT_TMP = re.compile(
+    r"^(manifest\.json|rejects\.jsonl|README\.md|\.flmprep-build\.json)\.[A-Za-z0-9-]+\.tmp$")
 _SPLIT_DIR = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
 def state_doc(cfg: BuildConfig) -> dict[str, Any]:
     from flmprep import __version__
 
-    return {"schema": STATE_SCHEMA, "flmprep_version": __version__,
+    return {"schema": STATE_SCHEMA, "flmprep_version": __version__, "versions": library_versions(),
             "config": cfg.to_json(), "config_hash": cfg.hash()}
 
 
@@ -113,6 +117,11 @@ def _check_resume(cfg: BuildConfig, out: Path) -> None:
     if state.get("flmprep_version") != __version__:
         raise ConfigError(f"{out}: --resume expected a build by flmprep {__version__}, found one by "
                           f"{state.get('flmprep_version')!r}; use --overwrite to rebuild")
+    changed = versions.differences(state.get("versions") or {}, library_versions())
+    if changed:
+        raise ConfigError(f"{out}: --resume expected the library versions of the previous build (shards "
+                          f"are byte-identical only for the same versions), found: {'; '.join(changed)}; "
+                          "run with those versions or use --overwrite to rebuild")
     if state.get("config_hash") != cfg.hash():
         diffs = _differences(state.get("config") or {}, cfg.to_json())
         raise ConfigError(

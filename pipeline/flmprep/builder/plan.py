@@ -5,7 +5,9 @@ Rule: per split, records sorted by key are permuted with a seeded permutation; t
 (record, view 0..V-1) are laid end to end in that order and cut every ``samples_per_shard``
 samples. A record's views may straddle two shards; the shard holding its first view *owns*
 it (counts it, reports its reject). So every shard but a split's last holds exactly N samples,
-except when a record fails its full decode in ``build_shard`` (then its samples are missing).
+except when a record fails its full decode in ``build_shard`` (then its samples are missing),
+or when that would give fewer than ``min_shards`` shards: then the split is cut into
+``min_shards`` shards (at most one per sample) whose sizes differ by at most one.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class ProbeTask:
     config: BuildConfig
     records: tuple[FaceRecord, ...]
     read_rejects: tuple[Reject, ...] = ()
+    #: What the reader counted that is not a record (first task only), e.g. ``ignored_boxes``.
+    read_counts: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,11 @@ class ShardTask:
         return Path(self.config.out) / self.split / naming.shard_sidecar(self.index)
 
     @property
+    def index_path(self) -> Path:
+        """The shard's DALI index, ``shard-NNNN.idx``."""
+        return Path(self.config.out) / self.split / naming.shard_index(self.index)
+
+    @property
     def records(self) -> int:
         return sum(1 for item in self.items if item.owner)
 
@@ -105,6 +114,7 @@ class Plan:
     rejects: tuple[Reject, ...]
     input_records: int
     split_records: dict[str, int] = field(default_factory=dict)
+    read_counts: dict[str, int] = field(default_factory=dict)
 
     def split_tasks(self, split: str) -> list[ShardTask]:
         return [t for t in self.tasks if t.split == split]
@@ -130,7 +140,8 @@ def probe_tasks(cfg: BuildConfig) -> list[ProbeTask]:
     tasks = [ProbeTask(i // chunk, cfg, tuple(records[i:i + chunk])) for i in range(0, len(records), chunk)]
     if not tasks:
         tasks = [ProbeTask(0, cfg, ())]
-    tasks[0] = ProbeTask(0, cfg, tasks[0].records, rejects)
+    counts = tuple(sorted((name, n) for name, n in report.counters.items() if n))
+    tasks[0] = ProbeTask(0, cfg, tasks[0].records, rejects, counts)
     log.info("read %d records (%d reader rejects) into %d probe tasks",
              len(records), len(rejects), len(tasks))
     return tasks
@@ -211,9 +222,11 @@ def split_permutation(seed: int, split: str, n: int) -> np.ndarray:
     return np.random.default_rng(int.from_bytes(digest, "little")).permutation(n)
 
 
-def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]]) -> Plan:
-    """Driver: rejects from the probes, and per split a seeded permutation cut into shard tasks.
-    Raises BuildError on the first reject under ``on_error=fail``."""
+def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]],
+              read_counts: Iterable[tuple[str, int]] = ()) -> Plan:
+    """Driver: rejects from the probes, and per split a seeded permutation cut into shard tasks;
+    ``read_counts`` (the first probe task's) go to the manifest. Raises BuildError on the first
+    reject under ``on_error=fail``."""
     recipe = cfg.make_recipe()
     flat = [r for chunk in results for r in chunk]
     rejects = sorted((portable(r.reject, cfg.root) for r in flat if r.reject is not None),
@@ -229,7 +242,8 @@ def make_plan(cfg: BuildConfig, results: Iterable[Sequence[ProbeResult]]) -> Pla
         tasks.extend(_cut_split(cfg, split, by_split[split], recipe.num_views(split)))
     split_records = Counter(r.split for r in flat)
     log.info("plan: %d shard tasks, %d rejects before building", len(tasks), len(rejects))
-    return Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())))
+    return Plan(cfg, tuple(tasks), tuple(rejects), len(flat), dict(sorted(split_records.items())),
+                dict(sorted(read_counts)))
 
 
 def fingerprint(the_plan: Plan) -> str:
@@ -249,6 +263,20 @@ def fingerprint(the_plan: Plan) -> str:
     return h.hexdigest()
 
 
+def shard_sizes(samples: int, per_shard: int, min_shards: int) -> list[int]:
+    """The sample counts of a split's shards: ``per_shard`` each but the last, unless that gives
+    fewer than ``min_shards`` shards; then ``min(min_shards, samples)`` near-equal ones (the first
+    ``samples % n`` one larger)."""
+    if samples <= 0:
+        return []
+    full, rest = divmod(samples, per_shard)
+    if full + (1 if rest else 0) >= min_shards:
+        return [per_shard] * full + ([rest] if rest else [])
+    n = min(min_shards, samples)
+    base, extra = divmod(samples, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
 def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: int) -> list[ShardTask]:
     ordered = sorted(probed, key=lambda r: r.key)
     keys = [r.key for r in ordered]
@@ -256,7 +284,7 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
         dup = next(k for k in keys if keys.count(k) > 1)
         raise ValueError(f"split {split!r}: expected unique record keys, found {dup!r} twice")
     perm = split_permutation(cfg.seed, split, len(ordered))
-    n = cfg.samples_per_shard
+    sizes = shard_sizes(len(ordered) * views, cfg.samples_per_shard, cfg.min_shards)
     tasks: list[ShardTask] = []
     items: list[ShardItem] = []
     filled = 0
@@ -265,15 +293,13 @@ def _cut_split(cfg: BuildConfig, split: str, probed: list[ProbeResult], views: i
         assert r.record is not None
         start = 0
         while start < views:
-            take = min(views - start, n - filled)
+            take = min(views - start, sizes[len(tasks)] - filled)
             items.append(ShardItem(r.record, r.width, r.height, start, start + take, start == 0))
             start += take
             filled += take
-            if filled == n:
+            if filled == sizes[len(tasks)]:
                 tasks.append(ShardTask(split, len(tasks), cfg, tuple(items), filled))
                 items, filled = [], 0
-    if items:
-        tasks.append(ShardTask(split, len(tasks), cfg, tuple(items), filled))
     return tasks
 
 

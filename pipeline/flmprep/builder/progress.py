@@ -76,6 +76,9 @@ def summary_table(manifest: Manifest) -> str:
     text = _table(rows)
     text += f"\ninput records {t.input_records:,} = written {t.written_records:,} + rejected " \
             f"{t.rejected_records:,}"
+    if manifest.read_counts:
+        counted = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in manifest.read_counts.items())
+        text += f"\nnot records (counted by the reader): {counted}"
     reasons = manifest.rejects_by_reason
     if reasons:
         text += "\nrejects: " + ", ".join(f"{k} {v:,}" for k, v in reasons.items())

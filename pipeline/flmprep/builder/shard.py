@@ -2,11 +2,13 @@
 
 Samples are written in member-name order; each source image is decoded once per run of its
 views; all views of a record are rendered before any is written, so a record is either whole
-in the shard or rejected. Members stream into a unique temporary file, renamed when complete.
+in the shard or rejected. Members stream into a unique temporary file, renamed when complete;
+then the shard's DALI index (from the writer's own member offsets) and, last, its sidecar.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -15,8 +17,8 @@ from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
-from flmprep import augment, imageio
-from flmprep.atomic import atomic_output, make_dirs
+from flmprep import augment, formats, imageio
+from flmprep.atomic import atomic_output, make_dirs, write_atomic
 from flmprep.builder.config import BuildConfig
 from flmprep.builder.errors import BuildError
 from flmprep.builder.plan import ShardItem, ShardTask, portable
@@ -24,7 +26,8 @@ from flmprep.errors import OutputError
 from flmprep.jsonio import write_json
 from flmprep.records import Reject
 from flmprep.shards import naming
-from flmprep.shards.manifest import Sidecar
+from flmprep.shards.index import IndexedMember, dali_index
+from flmprep.shards.manifest import IndexRef, Sidecar
 from flmprep.shards.sample import SampleCodec, encode_sample
 from flmprep.shards.tarwriter import TarWriter
 
@@ -74,7 +77,8 @@ def recipe_of(cfg: BuildConfig) -> augment.Recipe:
 
 
 def codec_of(cfg: BuildConfig) -> SampleCodec:
-    return SampleCodec(cfg.image_format, cfg.quality, cfg.heatmaps, cfg.heatmap_size, cfg.sigma)
+    return SampleCodec(cfg.image_format, cfg.quality, cfg.heatmaps, cfg.heatmap_size, cfg.sigma,
+                       formats.attribute_names(cfg.dataset))
 
 
 def _sample_order(task: ShardTask) -> list[tuple[str, int, int]]:
@@ -118,8 +122,10 @@ def _reject(task: ShardTask, item: ShardItem, exc: imageio.ImageError | augment.
     return portable(reject, task.config.root)
 
 
-def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[str, Reject]]:
-    """Stream every sample of the task into ``writer``: (samples, owned records, rejects)."""
+def _write_members(task: ShardTask, writer: TarWriter,
+                   index: list[IndexedMember]) -> tuple[int, int, dict[str, Reject]]:
+    """Stream every sample of the task into ``writer``, appending each member's data offset to
+    ``index``: (samples, owned records, rejects)."""
     recipe, codec = recipe_of(task.config), codec_of(task.config)
     samples = 0
     owned: set[int] = set()
@@ -144,7 +150,7 @@ def _write_members(task: ShardTask, writer: TarWriter) -> tuple[int, int, dict[s
                             reject.key, reject.message)
             continue
         for name, data in members:
-            writer.add(name, data)
+            index.append(IndexedMember(name, writer.add(name, data), len(data)))
         samples += len(views)
         if item.owner:
             owned.add(item_index)
@@ -156,13 +162,17 @@ def build_shard(task: ShardTask) -> ShardResult:
     start = time.perf_counter()
     tar_path = task.tar_path
     make_dirs(tar_path.parent)
+    members: list[IndexedMember] = []
     with atomic_output(tar_path) as fh:
         writer = TarWriter(fh)
-        samples, records, rejects = _write_members(task, writer)
+        samples, records, rejects = _write_members(task, writer, members)
         writer.close()
+    index = dali_index(members)
+    write_atomic(task.index_path, index)
+    ref = IndexRef(task.index_path.name, len(index), hashlib.sha256(index).hexdigest())
     owned = {item.record.key for item in task.items if item.owner}
     listed = tuple(sorted((r for r in rejects.values() if r.key in owned), key=lambda r: r.key))
-    side = Sidecar(task.split, tar_path.name, samples, records, writer.size, writer.sha256(), listed)
+    side = Sidecar(task.split, tar_path.name, samples, records, writer.size, writer.sha256(), listed, ref)
     write_json(task.sidecar_path, side.to_json())
     dropped = tuple(sorted(rejects.values(), key=lambda r: r.key))
     return ShardResult(task.index, side, dropped, time.perf_counter() - start)

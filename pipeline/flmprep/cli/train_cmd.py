@@ -86,9 +86,9 @@ def evaluate(
         return
     if data is None:
         raise click.UsageError("expected --data (built shards) or --dataset and --root (source images)")
+    from flmprep.data import DataError
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
-    from flmprep.train.shardio import DataError
 
     runtime = start()
     try:

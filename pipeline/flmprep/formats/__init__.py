@@ -56,6 +56,14 @@ def default_recipe(dataset: str) -> str:
     return DATASETS[dataset].recipe
 
 
+def attribute_names(dataset: str) -> tuple[str, ...]:
+    """The per-face attributes a dataset's annotations can carry (its reader module's
+    ``ATTRIBUTES``, e.g. WFLW's six flags; empty for datasets without any)."""
+    _check(dataset)
+    names: tuple[str, ...] = getattr(importlib.import_module(DATASETS[dataset].module), "ATTRIBUTES", ())
+    return names
+
+
 def read_dataset(
     dataset: str,
     root: str | Path,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-SHARD_RE = re.compile(r"^shard-(\d{4,})\.(tar|json)$")
+SHARD_RE = re.compile(r"^shard-(\d{4,})\.(tar|json|idx)$")
 #: Files a build may leave behind while it runs: ``shard-NNNN.tar.<token>.tmp`` and the like.
-TMP_RE = re.compile(r"^shard-\d{4,}\.(tar|json)\.[A-Za-z0-9-]+\.tmp$")
+TMP_RE = re.compile(r"^shard-\d{4,}\.(tar|json|idx)\.[A-Za-z0-9-]+\.tmp$")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -25,8 +25,13 @@ def shard_sidecar(index: int) -> str:
     return shard_stem(index) + ".json"
 
 
+def shard_index(index: int) -> str:
+    """The DALI index file of a shard: ``shard-NNNN.idx``."""
+    return shard_stem(index) + ".idx"
+
+
 def parse_shard(name: str) -> tuple[int, str] | None:
-    """(index, "tar"|"json") for a shard file name, else None."""
+    """(index, "tar"|"json"|"idx") for a shard file name, else None."""
     m = SHARD_RE.match(name)
     return (int(m.group(1)), m.group(2)) if m else None
 

@@ -62,11 +62,13 @@ class Member:
 
 @dataclass(frozen=True)
 class Sample:
-    """Consecutive members sharing a key; ``members`` are (extension, bytes) in archive order."""
+    """Consecutive members sharing a key; ``members`` are (extension, bytes) in archive order,
+    ``offsets`` their header offsets (filled by ``iter_samples``)."""
 
     key: str
     offset: int
     members: tuple[tuple[str, bytes], ...]
+    offsets: tuple[int, ...] = ()
 
     def get(self, ext: str) -> bytes | None:
         """The bytes of the first member with extension ``ext`` (e.g. "json", "hm.png")."""
@@ -353,14 +355,14 @@ def iter_members(path: str | Path, *, limits: Limits | None = None) -> Iterator[
 
 def iter_samples(path: str | Path, *, limits: Limits | None = None) -> Iterator[Sample]:
     """Group consecutive members with the same key into samples (WebDataset's grouping)."""
-    key, offset, members = "", 0, list[tuple[str, bytes]]()
+    key, members, offsets = "", list[tuple[str, bytes]](), list[int]()
     for member in iter_members(path, limits=limits):
         mkey, ext = split_name(member.name)
         if members and mkey != key:
-            yield Sample(key, offset, tuple(members))
-            members = []
-        if not members:
-            key, offset = mkey, member.offset
+            yield Sample(key, offsets[0], tuple(members), tuple(offsets))
+            members, offsets = [], []
+        key = mkey
         members.append((ext, member.data))
+        offsets.append(member.offset)
     if members:
-        yield Sample(key, offset, tuple(members))
+        yield Sample(key, offsets[0], tuple(members), tuple(offsets))

@@ -4,6 +4,13 @@ JSON is canonical (sorted keys, no spaces, UTF-8, floats as their shortest round
 written by orjson, several times faster than ``json``); landmarks and bbox are rounded
 to 4 decimals, the transform keeps full float64 precision (-0.0 written as 0.0), so the bytes
 depend only on the values.
+
+``flmprep.sample/2`` gives every field one JSON type in every sample of every split (what
+column stores such as Arrow, parquet and Hugging Face ``datasets`` need): no nulls, no empty
+objects, the 64-bit view seed as a decimal string, ``augment.photometric`` always an object,
+``source.bbox`` always a box (with ``source.bbox_kind`` saying where it comes from) and
+``attributes`` always the dataset's attribute names (``{"none": true}`` for a dataset without
+any). Readers accept ``/1`` samples too (``SAMPLE_SCHEMAS``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ from flmprep.records import FaceRecord
 if TYPE_CHECKING:
     from flmprep.augment import View
 
-SAMPLE_SCHEMA = "flmprep.sample/1"
+SAMPLE_SCHEMA = "flmprep.sample/2"
+#: Every sample format readers accept (verify, inspect, the data API and the trainer).
+SAMPLE_SCHEMAS = ("flmprep.sample/1", SAMPLE_SCHEMA)
+#: ``attributes`` of a sample whose dataset has no attributes: Arrow and parquet cannot store
+#: an object without fields, and a key present in every sample keeps one column type.
+NO_ATTRIBUTES = {"none": True}
+#: The value of a declared attribute the record's annotation does not give (e.g. WFLW's
+#: subset lists carry no flags).
+UNKNOWN_ATTRIBUTE = -1
 HEATMAP_MEMBER = "hm.png"
 DECIMALS = 4
 
@@ -35,6 +50,8 @@ class SampleCodec:
     heatmaps: bool = False
     heatmap_size: tuple[int, int] = (64, 64)
     sigma: float = 2.5
+    #: The dataset's attribute names (``formats.attribute_names``): the keys of ``attributes``.
+    attributes: tuple[str, ...] = ()
 
 
 def _rounded(values: np.ndarray) -> np.ndarray:
@@ -67,22 +84,32 @@ def _finite(value: Any, where: str) -> None:
             _finite(v, where)
 
 
-#: The nulls a sample holds by design (no photometric jitter, no source box).
-_NULLS = (b'"photometric":null', b'"bbox":null')
-
-
 def dumps(doc: Any) -> bytes:
     """Canonical JSON bytes: sorted keys, no spaces, UTF-8; NaN and infinity are refused.
-    orjson writes them as null, so any null beyond the designed ones (``_NULLS``) has the
+    orjson writes them as null, and a sample holds no null by design, so any null has the
     values checked."""
     try:
         data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
     except TypeError as exc:  # an integer beyond 64 bits, a type JSON does not have
         raise ValueError(f"sample JSON: {exc}") from exc
-    nulls = data.count(b"null")
-    if nulls and nulls != sum(data.count(n) for n in _NULLS):
+    if b"null" in data:
         _finite(doc, "sample")
     return data
+
+
+def attributes_field(record: FaceRecord, names: tuple[str, ...]) -> dict[str, Any]:
+    """``attributes``: every declared name with the record's value (``UNKNOWN_ATTRIBUTE`` when
+    its annotation has none), or ``NO_ATTRIBUTES`` for a dataset without attribute names."""
+    if not names:
+        return dict(NO_ATTRIBUTES)
+    return {name: record.attributes.get(name, UNKNOWN_ATTRIBUTE) for name in names}
+
+
+def real_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
+    """A sample's attributes without the ``NO_ATTRIBUTES`` placeholder (``/1`` or ``/2``)."""
+    if not attributes or attributes == NO_ATTRIBUTES:
+        return {}
+    return dict(attributes)
 
 
 def sample_doc(
@@ -93,8 +120,10 @@ def sample_doc(
     view: View,
     image: dict[str, Any],
     heatmap: dict[str, Any] | None,
+    attributes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The ``KEY.json`` object of one sample (see docs/architecture.md, "Sample format")."""
+    """The ``KEY.json`` object of one sample (see docs/architecture.md, "Sample format");
+    ``attributes`` are the dataset's attribute names."""
     matrix = np.asarray(view.matrix, dtype=np.float64)
     landmarks = _points(view.landmarks)
     doc: dict[str, Any] = {
@@ -110,21 +139,31 @@ def sample_doc(
         "source": _source(record, source_size),
         "transform": (matrix[:2, :3] + 0.0).tolist(),
         "augment": view.augment,
-        "attributes": dict(record.attributes),
+        "attributes": attributes_field(record, attributes),
     }
     if heatmap is not None:
         doc["heatmap"] = heatmap
     return doc
 
 
+def landmarks_box(points: np.ndarray) -> list[float]:
+    """The extent of the source landmarks, rounded like every box: a face box for records whose
+    annotation has none."""
+    return _bbox(_points(points))
+
+
 def _source(record: FaceRecord, source_size: tuple[int, int]) -> dict[str, Any]:
+    """``source``: ``bbox`` is the annotated face box, else the landmarks' extent, and
+    ``bbox_kind`` says which ("annotation" or "landmarks")."""
+    box = landmarks_box(record.landmarks) if record.bbox is None else [float(v) for v in record.bbox]
     return {
         "image": record.image,
         "face": int(record.face),
         "width": int(source_size[0]),
         "height": int(source_size[1]),
         "record": record.key,
-        "bbox": None if record.bbox is None else [float(v) for v in record.bbox],
+        "bbox": box,
+        "bbox_kind": "landmarks" if record.bbox is None else "annotation",
     }
 
 
@@ -158,5 +197,6 @@ def encode_sample(
     if codec.heatmaps:
         png, heatmap = encode_heatmaps(view, (int(width), int(height)), codec)
         members.append((f"{key}.{HEATMAP_MEMBER}", png))
-    members.append((f"{key}.json", dumps(sample_doc(key, record, split, source_size, view, image, heatmap))))
+    doc = sample_doc(key, record, split, source_size, view, image, heatmap, codec.attributes)
+    members.append((f"{key}.json", dumps(doc)))
     return sorted(members)

@@ -110,8 +110,10 @@ class TarWriter:
         """Header, data and zero padding, queued as one piece."""
         self._write(b"".join((template.header(name, len(data)), data, _ZEROS[: -len(data) % BLOCK])))
 
-    def add(self, name: str, data: bytes) -> None:
-        """Append one member; raises ValueError on an out-of-order, empty or oversized name."""
+    def add(self, name: str, data: bytes) -> int:
+        """Append one member and return the byte offset of its data in the archive (after its
+        header, and after the PAX record of a long name); raises ValueError on an out-of-order,
+        empty or oversized name."""
         if self._closed:
             raise ValueError("tar writer: expected an open archive, found it closed")
         raw = name.encode("utf-8")
@@ -123,7 +125,9 @@ class TarWriter:
         if len(raw) > 100:
             self._member(self._pax, b"././@PaxHeader", _pax_record("path", name))
             raw = raw[:100]
+        offset = self._size + BLOCK
         self._member(self._file, raw, data)
+        return offset
 
     def close(self) -> None:
         """Write the end-of-archive blocks and pad to a whole 10240-byte record."""

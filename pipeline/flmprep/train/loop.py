@@ -20,15 +20,14 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from flmprep.data import BuiltDataset, first_sample, open_dataset
+from flmprep.data.loader import LandmarkDataset, make_loader
 from flmprep.train import checkpoint
-from flmprep.train.balance import plan_epoch
 from flmprep.train.config import TrainConfig
-from flmprep.train.data import EpochStream, make_loader
 from flmprep.train.models import ModelSpec, build_model, place, prepare_images
 from flmprep.train.predict import EvalSetup, Report, batch_loss, predict, score
 from flmprep.train.runtime import Runtime, autocast, barrier, gather, start, stop
 from flmprep.train.shape_prior import shapenet_model
-from flmprep.train.shardio import Manifest, first_sample, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class EpochResult:
     keys: tuple[str, ...]
 
 
-def model_spec(manifest: Manifest, cfg: TrainConfig) -> ModelSpec:
+def model_spec(manifest: BuiltDataset, cfg: TrainConfig) -> ModelSpec:
     """The model spec for the dataset's scheme and image size (read from its first sample);
     ``shapenet``'s component count comes with its PCA (``initial_model``)."""
     doc = first_sample(manifest, cfg.train_split)
@@ -68,7 +67,7 @@ def model_spec(manifest: Manifest, cfg: TrainConfig) -> ModelSpec:
     return ModelSpec.of(cfg.model, len(doc["landmarks"]), width, height, sigma=cfg.sigma, passes=passes)
 
 
-def initial_model(spec: ModelSpec, manifest: Manifest, cfg: TrainConfig) -> tuple[ModelSpec, nn.Module]:
+def initial_model(spec: ModelSpec, manifest: BuiltDataset, cfg: TrainConfig) -> tuple[ModelSpec, nn.Module]:
     """The untrained model and its final spec: ``shapenet`` first fits its PCA shape model to
     the training split's landmarks (``--pca-variance``)."""
     torch.manual_seed(cfg.seed)
@@ -111,21 +110,13 @@ def resume(state: State, cfg: TrainConfig, runtime: Runtime) -> None:
 
 
 def train_epoch(
-    state: State, cfg: TrainConfig, manifest: Manifest, spec: ModelSpec, runtime: Runtime
+    state: State, cfg: TrainConfig, manifest: BuiltDataset, spec: ModelSpec, runtime: Runtime
 ) -> EpochResult:
     """One pass over this rank's share of the training split."""
     epoch = state.epoch + 1
-    plan = plan_epoch(
-        manifest.shards(cfg.train_split),
-        world=runtime.world,
-        workers=max(1, cfg.workers),
-        batch_size=cfg.batch_size,
-        seed=cfg.seed,
-        epoch=epoch,
-    )
-    stream = EpochStream(
-        manifest.root, plan, runtime.rank, cfg.batch_size, cfg.shuffle_buffer, cfg.seed, epoch, spec.channels
-    )
+    stream = LandmarkDataset(manifest, cfg.train_split, batch_size=cfg.batch_size, shuffle=True,
+                             shuffle_buffer=cfg.shuffle_buffer, seed=cfg.seed, epoch=epoch, rank=runtime.rank,
+                             world=runtime.world, heatmaps=False, channels=spec.channels)
     state.model.train()
     steps, samples, loss_sum, keys = 0, 0, 0.0, []
     began = time.perf_counter()
@@ -142,15 +133,13 @@ def train_epoch(
         if cfg.record_keys:
             keys += cpu_batch.keys
     state.scheduler.step()
-    if steps != plan.steps[runtime.rank]:
-        raise RuntimeError(
-            f"rank {runtime.rank}: expected {plan.steps[runtime.rank]} steps (plan), ran {steps}"
-        )
+    if steps != stream.steps:
+        raise RuntimeError(f"rank {runtime.rank}: expected {stream.steps} steps (plan), ran {steps}")
     seconds = time.perf_counter() - began
     return EpochResult(epoch, steps, samples, loss_sum / max(1, steps), seconds, tuple(keys))
 
 
-def validation_split(manifest: Manifest, cfg: TrainConfig) -> str:
+def validation_split(manifest: BuiltDataset, cfg: TrainConfig) -> str:
     """``--val-split``, else the first of ``val``, ``test``, ``test_common`` (300W's standard
     protocol) the dataset has, else "" (none)."""
     if cfg.val_split:
@@ -233,7 +222,7 @@ def run(cfg: TrainConfig) -> list[dict[str, Any]]:
 
 def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
     _check_output(cfg, runtime)
-    manifest = read_manifest(cfg.data)
+    manifest = open_dataset(cfg.data)
     spec, model = initial_model(model_spec(manifest, cfg), manifest, cfg)
     state = make_state(model, cfg, runtime)
     if cfg.resume:
@@ -279,7 +268,7 @@ def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[s
 
 
 def _validate(
-    state: State, cfg: TrainConfig, manifest: Manifest, spec: ModelSpec, runtime: Runtime, split: str
+    state: State, cfg: TrainConfig, manifest: BuiltDataset, spec: ModelSpec, runtime: Runtime, split: str
 ) -> Report | None:
     if not split:
         return None

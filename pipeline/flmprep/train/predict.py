@@ -18,15 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from flmprep.data import BuiltDataset, ShardInfo, open_dataset
+from flmprep.data.loader import Batch, LandmarkDataset, make_loader
 from flmprep.schemes import get_scheme
 from flmprep.train import checkpoint, metrics
-from flmprep.train.balance import ShardInfo, plan_epoch
-from flmprep.train.data import Batch, EpochStream, make_loader
 from flmprep.train.heatmaps import render_heatmaps, to_heatmap_coords
 from flmprep.train.losses import REGRESSION, cascade, heatmap_mse
 from flmprep.train.models import ModelSpec, build_model, decode_points, place, prepare_images, unit_to_pixels
 from flmprep.train.runtime import Runtime, autocast, gather
-from flmprep.train.shardio import Manifest, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +103,9 @@ class EvalSetup:
 def predict(model: nn.Module, setup: EvalSetup, runtime: Runtime) -> Predictions:
     """Run ``model`` over every sample of the split; results gathered from all ranks."""
     model.eval()
-    plan = plan_epoch(
-        setup.shards,
-        world=runtime.world,
-        workers=max(1, setup.workers),
-        batch_size=setup.batch_size,
-        seed=0,
-        epoch=0,
-        drop_last=False,
-        shuffle=False,
-    )
-    stream = EpochStream(setup.root, plan, runtime.rank, setup.batch_size, 0, 0, 0, setup.spec.channels)
+    stream = LandmarkDataset(setup.root, shards=setup.shards, batch_size=setup.batch_size, shuffle=False,
+                             drop_last=False, rank=runtime.rank, world=runtime.world, heatmaps=False,
+                             channels=setup.spec.channels)
     parts: dict[str, list[Any]] = {"keys": [], "pred": [], "truth": [], "tf": [], "attrs": []}
     loss_sum = 0.0
     for cpu_batch in make_loader(stream, setup.workers, pin_memory=runtime.cuda):
@@ -172,7 +163,7 @@ def score_parts(parts: dict[str, Predictions], scheme_name: str, split: str) -> 
     return Report(split, loss, protocol, overall, metrics.subset_metrics(pooled, attrs, protocol), rows)
 
 
-def evaluation_parts(manifest: Manifest, split: str) -> dict[str, str]:
+def evaluation_parts(manifest: BuiltDataset, split: str) -> dict[str, str]:
     """Row name → manifest split for evaluating ``split``: the split itself, or the parts of a
     composite split the manifest lacks (``test`` → ``test_common`` + ``test_challenge``).
     Raises ``DataError`` naming the manifest's splits when neither is there."""
@@ -196,7 +187,7 @@ def evaluate_checkpoint(
 ) -> Report:
     """Load a checkpoint and score it on ``split`` of the dataset at ``data``."""
     ckpt = checkpoint.load(ckpt_path, map_location=runtime.device)
-    manifest = read_manifest(data)
+    manifest = open_dataset(data)
     if manifest.scheme != ckpt.scheme:
         raise ValueError(f"{ckpt_path}: expected scheme {manifest.scheme!r} (dataset), found {ckpt.scheme!r}")
     model = place(build_model(ckpt.spec), runtime.device)

@@ -11,15 +11,15 @@ from dataclasses import replace
 import numpy as np
 from torch import nn
 
-from flmprep.train.balance import Segment
+from flmprep.data.balance import Segment
+from flmprep.data.built import BuiltDataset, DataError, read_segment, sample_json
 from flmprep.train.models import ModelSpec, build_model
 from flmprep.train.models.shapenet import ShapeNet, fit_shape_model
-from flmprep.train.shardio import DataError, Manifest, read_segment, sample_json
 
 log = logging.getLogger(__name__)
 
 
-def split_landmarks(manifest: Manifest, split: str) -> np.ndarray:
+def split_landmarks(manifest: BuiltDataset, split: str) -> np.ndarray:
     """Every sample's landmarks [N, K, 2] (output pixels) of ``split``, in manifest order."""
     shapes = []
     for shard in manifest.shards(split):
@@ -32,7 +32,7 @@ def split_landmarks(manifest: Manifest, split: str) -> np.ndarray:
 
 
 def shapenet_model(
-    spec: ModelSpec, manifest: Manifest, split: str, variance: float
+    spec: ModelSpec, manifest: BuiltDataset, split: str, variance: float
 ) -> tuple[ModelSpec, nn.Module]:
     """``spec`` with its component count, and the model with the PCA of ``split`` loaded."""
     shape = fit_shape_model(split_landmarks(manifest, split), variance)

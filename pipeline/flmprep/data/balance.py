@@ -16,6 +16,8 @@ one batch and the last batch of a worker may be short.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -146,3 +148,16 @@ def plan_epoch(
     plans = tuple(_rank_workers(order, r, starts[r], counts[r], workers, batch_size) for r in range(world))
     steps = tuple(sum(w.batches for w in rank) for rank in plans)
     return EpochPlan(workers=plans, steps=steps, dropped=dropped)
+
+
+def rank_and_world(rank: int | None, world: int | None) -> tuple[int, int]:
+    """The given rank and world size, else torch.distributed's when it is initialised, else the
+    RANK and WORLD_SIZE variables (torchrun sets them), else 0 and 1."""
+    if rank is not None and world is not None:
+        return rank, world
+    dist = getattr(sys.modules.get("torch"), "distributed", None)
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        found = int(dist.get_rank()), int(dist.get_world_size())
+    else:
+        found = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    return (found[0] if rank is None else rank), (found[1] if world is None else world)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flmprep.train.balance import BalanceError, EpochPlan, ShardInfo, plan_epoch
+from flmprep.data.balance import BalanceError, EpochPlan, ShardInfo, plan_epoch
 
 
 def _shards(counts: list[int]) -> list[ShardInfo]:

@@ -1,4 +1,5 @@
-"""The streaming loader on real tar shards: segments, shuffling, exact batch counts, clear errors."""
+"""The torch dataset (``flmprep.data.LandmarkDataset``) on real tar shards: segments, shuffling,
+exact batch counts, /1 and /2 samples, clear errors."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flmprep.train.balance import Segment, plan_epoch
-from flmprep.train.data import EpochStream, make_loader, shuffled
-from flmprep.train.shardio import DataError, RawSample, read_manifest, read_segment
+from flmprep.data import DataError, RawSample, Segment, open_dataset, read_segment
+from flmprep.data.decode import shuffled
+from flmprep.data.loader import LandmarkDataset, make_loader
+from tests.helpers import shards as legacy
 from tests.helpers.train_shards import write_dataset
 
 
@@ -25,7 +27,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, l
 
 def test_manifest_and_segments(dataset: tuple[Path, dict[str, list[str]]]) -> None:
     root, keys = dataset
-    manifest = read_manifest(root)
+    manifest = open_dataset(root)
     assert manifest.scheme == "celeba5" and manifest.samples("train") == 40
     got = [s.key for s in read_segment(root, Segment("train/shard-0002.tar", 4, 9))]
     assert got == keys["train"][18 + 4 : 18 + 9]
@@ -37,7 +39,7 @@ def test_manifest_and_segments(dataset: tuple[Path, dict[str, list[str]]]) -> No
 def test_missing_split_and_short_shard_are_named(dataset: tuple[Path, dict[str, list[str]]]) -> None:
     root, _ = dataset
     with pytest.raises(DataError, match=r"expected split 'test', found splits: train, val"):
-        read_manifest(root).shards("test")
+        open_dataset(root).shards("test")
     with pytest.raises(DataError, match=r"shard-0001.tar: expected at least 6 samples \(manifest\), found 5"):
         list(read_segment(root, Segment("train/shard-0001.tar", 0, 6)))
 
@@ -57,13 +59,13 @@ def test_loader_yields_exactly_the_planned_batches(
     dataset: tuple[Path, dict[str, list[str]]], workers: int
 ) -> None:
     root, keys = dataset
-    shards = read_manifest(root).shards("train")
-    plan = plan_epoch(shards, world=2, workers=max(1, workers), batch_size=4, seed=7, epoch=3)
     seen: list[str] = []
     for rank in range(2):
-        stream = EpochStream(root, plan, rank, 4, shuffle_buffer=5, seed=7, epoch=3)
-        batches = list(make_loader(stream, workers, pin_memory=False))
-        assert len(batches) == plan.steps[rank] == 5
+        stream = LandmarkDataset(root, "train", batch_size=4, shuffle_buffer=5, seed=7, epoch=3, rank=rank,
+                                 world=2)
+        loader = make_loader(stream, workers, pin_memory=False)
+        batches = list(loader)
+        assert len(batches) == stream.steps == len(loader) == 5 and len(stream) == 20
         for b in batches:
             assert b.images.shape == (4, 32, 32, 3) and b.landmarks.shape == (4, 5, 2)
             assert b.transforms.dtype.is_floating_point and b.transforms.shape == (4, 2, 3)
@@ -74,17 +76,7 @@ def test_loader_yields_exactly_the_planned_batches(
 
 def test_landmarks_and_transform_come_from_the_json(dataset: tuple[Path, dict[str, list[str]]]) -> None:
     root, _ = dataset
-    plan = plan_epoch(
-        read_manifest(root).shards("val"),
-        world=1,
-        workers=1,
-        batch_size=7,
-        seed=0,
-        epoch=0,
-        drop_last=False,
-        shuffle=False,
-    )
-    (batch,) = list(make_loader(EpochStream(root, plan, 0, 7, 0, 0, 0), 0, pin_memory=False))
+    (batch,) = list(make_loader(LandmarkDataset(root, "val", batch_size=7, rank=0, world=1)))
     with tarfile.open(root / "val/shard-0000.tar") as tar:
         member = tar.extractfile(f"{batch.keys[0]}.json")
         assert member is not None
@@ -92,6 +84,7 @@ def test_landmarks_and_transform_come_from_the_json(dataset: tuple[Path, dict[st
     np.testing.assert_allclose(batch.landmarks[0].numpy(), doc["landmarks"], atol=1e-5)
     np.testing.assert_array_equal(batch.transforms[0].numpy(), doc["transform"])
     assert set(batch.attributes[0]) == {"pose", "expression", "illumination", "makeup", "occlusion", "blur"}
+    assert batch.heatmaps is None and len(batch) == 7
 
 
 def test_bad_sample_json_names_shard_and_key(tmp_path: Path) -> None:
@@ -106,11 +99,31 @@ def test_bad_sample_json_names_shard_and_key(tmp_path: Path) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(members[name])
             tar.addfile(info, io.BytesIO(members[name]))
-    plan = plan_epoch(
-        read_manifest(tmp_path).shards("train"), world=1, workers=1, batch_size=1, seed=0, epoch=0
-    )
     key = first.split(".")[0]
     with pytest.raises(
-        DataError, match=rf"train/shard-0000.tar:{key}.json: expected schema 'flmprep.sample/1'"
+        DataError, match=rf"train/shard-0000.tar:{key}.json: expected schema 'flmprep.sample/1' or "
+                         r"'flmprep.sample/2', found 'other/9'"
     ):
-        list(make_loader(EpochStream(tmp_path, plan, 0, 1, 0, 0, 0), 0, pin_memory=False))
+        list(make_loader(LandmarkDataset(tmp_path, "train", batch_size=1, rank=0, world=1)))
+
+
+def test_samples_of_both_formats_decode_alike(tmp_path: Path) -> None:
+    """A /1 build reads like a /2 one: same arrays, attributes without the /2 placeholder."""
+    out = {}
+    for version in (1, 2):
+        legacy.write_dataset(tmp_path / f"v{version}", {"test": [3]}, heatmap=True, version=version)
+        out[version] = list(LandmarkDataset(tmp_path / f"v{version}", "test", batch_size=3, rank=0, world=1,
+                                            heatmaps=True))
+    for old, new in zip(out[1], out[2], strict=True):
+        assert old["key"] == new["key"] and old["attributes"] == new["attributes"] == {}
+        for name in ("image", "landmarks", "visible", "transform", "heatmaps"):
+            assert np.array_equal(old[name].numpy(), new[name].numpy()), name
+    assert out[2][0]["heatmaps"].shape == (5, 16, 16) and out[2][0]["image"].dtype.is_floating_point is False
+
+
+def test_each_pass_of_the_loader_is_the_next_epoch(dataset: tuple[Path, dict[str, list[str]]]) -> None:
+    root, _ = dataset
+    stream = LandmarkDataset(root, "train", batch_size=4, seed=1, rank=0, world=1)
+    loader = make_loader(stream)
+    first, second = ([k for b in loader for k in b.keys] for _ in range(2))
+    assert stream.epoch == 1 and sorted(first) == sorted(second) and first != second
