@@ -28,7 +28,7 @@ from flmprep.train.predict import evaluate_checkpoint
 from flmprep.train.runtime import start
 from tests.helpers.predict_data import TrainedCeleba
 
-pytestmark = pytest.mark.slow  # trains a vanilla96 once per session (about 35 s on 2 cores)
+pytestmark = pytest.mark.slow  # trains a vanilla96 once per session (about 70 s on 2 cores)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,23 @@ def test_evaluate_cli_prints_one_block_per_pass_and_lists_missed_faces(trained_c
     missed = [u["key"] for u in doc["unpredicted"]]
     assert report["count"] == 30 and report["unpredicted"] == len(missed)
     assert report["fr_010"] >= len(missed) / 30  # missed faces count as failures
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--split", "tset"),
+         "expected records of split 'tset' in the celeba annotations, found: test, train, val"),
+        (("--protocol", "300w"),
+         "--protocol: expected no protocol for celeba (it has one way to split), found '300w'"),
+    ],
+)
+def test_evaluate_from_sources_names_the_splits_and_protocols_there_are(
+    trained_celeba: TrainedCeleba, extra: tuple[str, ...], message: str
+) -> None:
+    done = CliRunner().invoke(cli, ["evaluate", "--dataset", "celeba", "--root", str(trained_celeba.root),
+                                    "--checkpoint", str(trained_celeba.checkpoint), *extra])
+    assert done.exit_code == 2 and message in done.output and "Traceback" not in done.output, done.output
 
 
 def _onnx(trained_celeba: TrainedCeleba, tmp_path: Path) -> Path:

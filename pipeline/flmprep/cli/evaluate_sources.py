@@ -32,6 +32,11 @@ _OPTIONS = [
         help="The native dataset's root folder.",
     ),
     click.option(
+        "--protocol",
+        default=None,
+        help="How the native dataset is split (the build's --protocol, e.g. 300w); default: the dataset's.",
+    ),
+    click.option(
         "--boxes",
         type=click.Choice(["truth", "detector", "jitter"]),
         default="truth",
@@ -76,6 +81,7 @@ def evaluate_from_sources(
     *,
     dataset: str,
     root: Path | None,
+    protocol: str | None,
     boxes: str,
     iterations: int,
     jitter_seed: int,
@@ -90,7 +96,7 @@ def evaluate_from_sources(
         predictor = Predictor.from_checkpoint(checkpoint)
         if boxes == "detector":
             predictor.meta.calibration.require("haar")
-        result = evaluate_sources(predictor, dataset, root, split, boxes, iterations, jitter_seed)
+        result = evaluate_sources(predictor, dataset, root, split, boxes, iterations, jitter_seed, protocol)
     except (FlmprepError, ValueError, OSError) as exc:
         fail("flmprep evaluate", str(exc))
     if as_json:

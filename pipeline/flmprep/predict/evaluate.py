@@ -110,16 +110,20 @@ def evaluate_sources(
     boxes: str = "truth",
     iterations: int = 3,
     seed: int = 0,
+    split_protocol: str | None = None,
 ) -> SourceEvaluation:
-    """Predict every face of ``split`` of the native dataset at ``root`` from its image, with
-    ``iterations`` passes each (no early stop), and score every pass count."""
+    """Predict every face of ``split`` of the native dataset at ``root`` (split by ``split_protocol``,
+    default the dataset's) from its image, with ``iterations`` passes each (no early stop), and
+    score every pass count."""
     if boxes not in BOX_MODES:
         raise ValueError(f"boxes: expected one of {', '.join(BOX_MODES)}, found {boxes!r}")
     root = Path(root)
-    records = [r for r in read_dataset(dataset, root) if r.split == split]
+    every = list(read_dataset(dataset, root, protocol=split_protocol))
+    records = [r for r in every if r.split == split]
     if not records:
+        have = ", ".join(sorted({r.split for r in every})) or "no records"
         raise ValueError(
-            f"{root}: expected records of split {split!r} in the {dataset} annotations, found none"
+            f"{root}: expected records of split {split!r} in the {dataset} annotations, found: {have}"
         )
     errors = np.full((len(records), iterations), np.inf)
     unpredicted: list[Unpredicted] = []

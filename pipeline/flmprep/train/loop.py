@@ -252,7 +252,7 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
     return history
 
 
-def _prediction(manifest: Manifest, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any] | None:
+def _prediction(manifest: BuiltDataset, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any] | None:
     """What ``flmprep predict`` needs, stored in every checkpoint (``flmprep.train.prediction``);
     None, with a warning, for a dataset whose manifest or samples do not say how it was built."""
     from flmprep.inference.errors import InferenceError
