@@ -21,6 +21,10 @@ Lines of the comment:
 - ``> CMD`` right after a ``$`` line: run CMD in place of the shown one (``make demo``).
 - ``exit: N`` right after a ``$`` line: the exit status the command must give (default 0);
   a non-zero status is shown as ``[exit status N]``.
+- ``figures: approximate``: the block shows what a trained model computes (losses, NME,
+  landmarks). Float kernels differ between CPUs, so those figures differ in their last digits
+  from one machine to the next: ``--check`` compares such a block with its decimal numbers
+  masked (every integer, word and line must still match); a rewrite takes the new figures.
 
 A ``<!-- docs-run ... -->`` comment (with optional ``setup:`` lines) marks the fenced block
 right after it as code that must succeed: a ``bash`` fence runs as one script (``set -e``),
@@ -72,6 +76,8 @@ INVERSE_RATE = re.compile(r"\b\d[\d,]*(?:\.\d+)?s/(shard|it)\b")
 ELAPSED = re.compile(r"\b\d\d:\d\d(?::\d\d)?<(?:\d\d:\d\d(?::\d\d)?|\?)")
 DURATION = re.compile(r"\b\d+(?:\.\d+)? (m?s)\b")
 JSON_SECONDS = re.compile(r'"seconds": \d+(?:\.\d+)?(?:[eE]-?\d+)?')
+APPROXIMATE = "figures: approximate"
+DECIMAL = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class Block:
     body_start: int
     body_end: int
     line: int
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,11 +139,19 @@ def parse_blocks(text: str, where: str) -> list[Block]:
     blocks = []
     for match in BLOCK.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        setup, commands = parse_spec(match.group("spec"), f"{where}:{line}")
+        spec = match.group("spec").splitlines()
+        approximate = APPROXIMATE in (s.strip() for s in spec)
+        spec = [s for s in spec if s.strip() != APPROXIMATE]
+        setup, commands = parse_spec("\n".join(spec), f"{where}:{line}")
         if not commands:
             raise ValueError(f"{where}:{line}: expected at least one '$ ' command, found none")
-        blocks.append(Block(setup, commands, match.start("body"), match.end("body"), line))
+        blocks.append(Block(setup, commands, match.start("body"), match.end("body"), line, approximate))
     return blocks
+
+
+def same_figures(old: str, new: str) -> bool:
+    """Whether two bodies of a ``figures: approximate`` block agree but for decimal numbers."""
+    return DECIMAL.sub("#", old) == DECIMAL.sub("#", new)
 
 
 def normalise(raw: str, scratch: Path) -> str:
@@ -290,16 +305,20 @@ def run_blocks(text: str, session: Session, where: str) -> list[str]:
     return problems
 
 
-def update_page(text: str, session: Session, where: str) -> Outcome:
-    """The page with every docs-output block regenerated, and the problems met."""
+def update_page(text: str, session: Session, where: str, write: bool = True) -> Outcome:
+    """The page with every docs-output block regenerated, and the problems met. Checking
+    (``write`` false), an approximate block whose figures alone moved counts as current."""
     pieces, problems, skipped, cursor = [], [], 0, 0
     for block in parse_blocks(text, where):
         body, block_problems = render_block(block, session, f"{where}:{block.line}")
         problems.extend(block_problems)
         pieces.append(text[cursor : block.body_start])
+        old = text[block.body_start : block.body_end]
         if body is None:
             skipped += 1
-            body = text[block.body_start : block.body_end]
+            body = old
+        elif block.approximate and not write and same_figures(old, body):
+            body = old
         pieces.append(body)
         cursor = block.body_end
     pieces.append(text[cursor:])
@@ -333,7 +352,7 @@ def process_page(path: Path, folder: Path, available: frozenset[str], write: boo
     folder.mkdir(parents=True)
     text = path.read_text(encoding="utf-8")
     started = time.monotonic()
-    outcome = update_page(text, Session.start(folder, available), where)
+    outcome = update_page(text, Session.start(folder, available), where, write)
     print(f"{where}: {time.monotonic() - started:.1f} s", file=sys.stderr)
     if outcome.skipped:
         print(f"{where}: {outcome.skipped} block(s) left as they are (pending command)", file=sys.stderr)

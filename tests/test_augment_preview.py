@@ -92,3 +92,12 @@ def test_preview_refuses_an_extension_it_cannot_write(tmp_path: Path) -> None:
                                           "--out", str(tmp_path / "p.gif")])
     assert result.exit_code == 2 and "expected a file ending in .png, .jpg, .jpeg" in result.output
     assert not (tmp_path / "p.gif").exists()
+
+
+def test_preview_of_an_unknown_split_lists_the_splits(celeba_root: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["preview", "celeba-aligned", str(celeba_root), "--recipe", "celeba",
+                                       "--split", "tset", "--out", str(tmp_path / "p.png")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == (
+        f"flmprep preview: error: celeba-aligned at {celeba_root}: expected split 'tset', found splits: "
+        "test, train, val")

@@ -3,6 +3,7 @@ one line of stderr, no traceback, and the same code for the same kind of mistake
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,13 @@ def test_help_states_the_table() -> None:
     text = "".join(CliRunner().invoke(main, ["--help"], terminal_width=1000).output.split())
     for code, what in TABLE:
         assert f"{code}{what}".replace(" ", "") in text
+
+
+def test_the_failure_model_page_states_the_same_table() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "failure-model.md").read_text("utf-8")
+    rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", page, re.MULTILINE))
+    assert sorted(int(code) for code in rows) == sorted(code for code, _ in TABLE)
+    for code, what in TABLE:  # the page may say more, never something else
+        words = set(re.findall(r"[a-z]+", what.lower())) - {"the", "a", "or", "by", "some", "but"}
+        found = set(re.findall(r"[a-z]+", rows[str(code)].lower()))
+        assert words <= found | {"rejected", "input", "records"}, (code, words - found)

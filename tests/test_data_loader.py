@@ -87,23 +87,50 @@ def test_landmarks_and_transform_come_from_the_json(dataset: tuple[Path, dict[st
     assert batch.heatmaps is None and len(batch) == 7
 
 
-def test_bad_sample_json_names_shard_and_key(tmp_path: Path) -> None:
-    write_dataset(tmp_path, {"train": [2]}, size=32)
-    path = tmp_path / "train/shard-0000.tar"
+def _corrupt_json(root: Path, count: int) -> list[str]:
+    """Replace the JSON of the first ``count`` samples of train/shard-0000.tar; their keys."""
+    path = root / "train/shard-0000.tar"
     with tarfile.open(path) as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar}  # type: ignore[union-attr]
-    first = sorted(members)[1]
-    members[first] = json.dumps({"schema": "other/9"}).encode()
+    names = sorted(n for n in members if n.endswith(".json"))[:count]
+    for name in names:
+        members[name] = json.dumps({"schema": "other/9"}).encode()
     with tarfile.open(path, "w") as tar:
         for name in sorted(members):
             info = tarfile.TarInfo(name)
             info.size = len(members[name])
             tar.addfile(info, io.BytesIO(members[name]))
-    key = first.split(".")[0]
-    with pytest.raises(
-        DataError, match=rf"train/shard-0000.tar:{key}.json: expected schema 'flmprep.sample/1' or "
-                         r"'flmprep.sample/2', found 'other/9'"
-    ):
+    return [n.removesuffix(".json") for n in names]
+
+
+def test_a_corrupt_sample_is_skipped_named_and_its_place_kept_when_training(tmp_path: Path) -> None:
+    write_dataset(tmp_path, {"train": [4]}, size=32)
+    (key,) = _corrupt_json(tmp_path, 1)
+    stream = LandmarkDataset(tmp_path, "train", batch_size=2, rank=0, world=1, shuffle_buffer=0)
+    batches = list(make_loader(stream))
+    assert len(batches) == stream.steps == 2 and sum(len(b) for b in batches) == 4
+    skipped = [m for b in batches for m in b.skipped]
+    assert skipped == [f"train/shard-0000.tar:{key}.json: expected schema 'flmprep.sample/1' or "
+                       "'flmprep.sample/2', found 'other/9'"]
+    keys = [k for b in batches for k in b.keys]
+    assert key not in keys and len(set(keys)) == 3  # one good sample stands in for the corrupt one
+
+
+def test_a_corrupt_sample_is_left_out_when_evaluating(tmp_path: Path) -> None:
+    write_dataset(tmp_path, {"train": [4]}, size=32)
+    (key,) = _corrupt_json(tmp_path, 1)
+    stream = LandmarkDataset(tmp_path, "train", batch_size=3, rank=0, world=1, shuffle=False)
+    batches = list(make_loader(stream))
+    keys = [k for b in batches for k in b.keys]
+    assert len(keys) == len(set(keys)) == 3 and key not in keys
+    assert [m.split(":")[1] for b in batches for m in b.skipped] == [f"{key}.json"]
+
+
+def test_a_share_of_only_corrupt_samples_stops_the_loader(tmp_path: Path) -> None:
+    write_dataset(tmp_path, {"train": [2]}, size=32)
+    keys = _corrupt_json(tmp_path, 2)
+    first = rf"found 2 corrupt ones, the first: train/shard-0000.tar:{keys[0]}.json"
+    with pytest.raises(DataError, match=first):
         list(make_loader(LandmarkDataset(tmp_path, "train", batch_size=1, rank=0, world=1)))
 
 

@@ -106,3 +106,18 @@ def test_the_command_table_must_match_the_registered_commands(docs: ModuleType) 
         "README.md: command table: expected rows for build, found none",
         "README.md: command table: lists sing, which flmprep does not have",
     ]
+
+
+def test_an_approximate_block_is_current_when_only_its_figures_moved(
+    docs: ModuleType, tmp_path: Path
+) -> None:
+    session = docs.Session.start(tmp_path, frozenset())
+    spec = "<!-- docs-output\nfigures: approximate\n$ echo 'NME 0.4061 steps 9'\n-->\n"
+    moved = spec + "```text\n$ echo 'NME 0.4061 steps 9'\nNME 0.4060 steps 9\n```\n<!-- end docs-output -->\n"
+    assert docs.update_page(moved, session, "page.md", write=False).text == moved
+    assert "NME 0.4061" in docs.update_page(moved, session, "page.md", write=True).text
+    recount = moved.replace("steps 9\n```", "steps 8\n```")
+    assert "steps 9\n```" in docs.update_page(recount, session, "page.md", write=False).text
+    exact = moved.replace("figures: approximate\n", "")
+    checked = docs.update_page(exact, session, "page.md", write=False).text
+    assert "NME 0.4061 steps 9\n```" in checked

@@ -229,3 +229,48 @@ def test_env_points_at_this_python(work: Path) -> None:
     env = spark_env(work)
     assert env["PYSPARK_PYTHON"] == sys.executable
     assert Path(env["SPARK_HOME"], "bin", "spark-class").is_file()
+
+
+def _replace_field(path: Path, line: int, field: int, value: str) -> None:
+    lines = path.read_bytes().split(b"\r\n")
+    parts = lines[line - 1].split()
+    parts[field] = value.encode()
+    lines[line - 1] = b" ".join(parts)
+    path.write_bytes(b"\r\n".join(lines))
+
+
+def test_hostile_records_under_spark_are_rejects_and_nothing_is_lost(work: Path, dataset: Path) -> None:
+    """The readers' hostile numbers and the images' hostile files, under spark-submit with
+    --on-error skip: each is one reject with its reason, input = written + rejected (recounted with
+    tarfile), and no byte of a file outside the root reaches the output."""
+    import tarfile
+
+    data = work / "hostile"
+    shutil.copytree(dataset, data)
+    landmarks = data / "Anno/list_landmarks_celeba.txt"
+    _replace_field(landmarks, 3, 1, "9" * 400)  # record 1: beyond float64
+    _replace_field(landmarks, 4, 2, "9" * 40)  # record 2: beyond float32 only
+    secret = work / "secret.jpg"
+    secret.write_bytes(b"SECRET-BYTES" * 100)
+    (data / "img_celeba/000003.jpg").unlink()
+    (data / "img_celeba/000003.jpg").symlink_to(secret)  # record 3: out of the root
+    (data / "img_celeba/000004.jpg").write_bytes(b"")  # record 4: empty
+    out = work / "hostile-out"
+    args = ["--dataset", "celeba", "--crops", "2", "--root", str(data), "--out", str(out),
+            "--max-reject-ratio", "0.5"]
+    result = submit(JOB, args, work, master="local[1]", timeout=240)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Traceback" not in output
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert sorted((r["key"], r["reason"]) for r in rejects) == [
+        ("celeba_000001_f0", "nonfinite_landmarks"), ("celeba_000002_f0", "nonfinite_landmarks"),
+        ("celeba_000003_f0", "path_outside_root"), ("celeba_000004_f0", "empty_file")]
+    written = 0
+    for shard in out.glob("*/shard-*.tar"):
+        with tarfile.open(shard) as tar:
+            members = tar.getmembers()
+            written += len({m.name.split(".")[0].rsplit("_v", 1)[0] for m in members})
+            assert all(b"SECRET-BYTES" not in tar.extractfile(m).read() for m in members)  # type: ignore[union-attr]
+    assert written + len(rejects) == 40  # every record: a written face or a reject
+    assert "secret" not in (out / "rejects.jsonl").read_text()

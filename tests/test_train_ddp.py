@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flmprep.train import loop as train_loop
 from tests.helpers.train_shards import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +39,13 @@ def test_two_ranks_equal_steps_no_repeats(tmp_path: Path) -> None:
     history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert [h["val"]["count"] for h in history] == [13, 13]
     assert (out / "best.pt").is_file() and (out / "last.pt").is_file()
+    # rank 0 alone prints the epoch lines of `flmprep train`; without -v the ranks log nothing
+    assert done.stdout.splitlines() == [train_loop.epoch_line(row) for row in history]
+    assert "rank1" not in done.stderr and "INFO" not in done.stderr
+    # a second run into the same folder: one error line per rank, no traceback of ours
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert again.returncode != 0
+    ours = [line for line in again.stderr.splitlines() if line.startswith("flmprep.train: error: ")]
+    refused = f"flmprep.train: error: {out} already holds last.pt; pass --resume or another --output"
+    assert ours == [refused] * 2
+    assert 'File "' + str(ROOT / "pipeline") not in again.stderr

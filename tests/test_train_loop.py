@@ -14,6 +14,7 @@ from flmprep.cli import main as cli
 from flmprep.data import open_dataset
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
+from flmprep.train.errors import TrainError
 from flmprep.train.loop import model_spec, run, validation_split
 from flmprep.train.models import build_model, place
 from flmprep.train.predict import EvalSetup, evaluate_checkpoint, predict, score
@@ -89,7 +90,7 @@ def test_checkpoints_and_resume_continue_exactly(small: Path, tmp_path: Path) ->
     run(straight)
     first = _cfg(small, tmp_path / "resumed", epochs=1)
     run(first)
-    with pytest.raises(FileExistsError, match="pass --resume"):
+    with pytest.raises(TrainError, match="pass --resume"):
         run(first)
     run(replace(first, epochs=2, resume=True))
     a = checkpoint.load(tmp_path / "straight" / checkpoint.LAST)
@@ -105,7 +106,7 @@ def test_checkpoints_and_resume_continue_exactly(small: Path, tmp_path: Path) ->
 
 
 def test_resume_without_checkpoint_is_refused(small: Path, tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"--resume: expected .*last\.pt"):
+    with pytest.raises(TrainError, match=r"--resume: expected .*last\.pt"):
         run(_cfg(small, tmp_path / "none", resume=True))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -284,13 +285,21 @@ def _info_of_bytes(data: bytes, max_pixels: int | None) -> ImageInfo:
 
 
 def _read_bytes(path: str | Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file. Opened without blocking and checked before reading, so a
+    named pipe, a device or a folder named like an image is a ``missing_image``, never a hang."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read() if limit is None else fh.read(limit)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ImageError("missing_image", "expected an image file, found nothing", str(path)) from None
     except IsADirectoryError:
         raise ImageError("missing_image", "expected an image file, found a directory", str(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) else "a device"
+        raise ImageError("missing_image", f"expected an image file, found {kind}", str(path))
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read() if limit is None else fh.read(limit)
     if not data:
         raise ImageError("empty_file", "expected image bytes, found an empty file", str(path))
     return data

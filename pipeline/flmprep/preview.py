@@ -72,6 +72,9 @@ def preview(
     check_scheme(recipe, scheme.name)
     sources = _Sources(Path(root), recipe, seed, split)
     records = list(_records(dataset, Path(root), split, n))
+    if not records:
+        have = ", ".join(sorted({r.split for r in read_dataset(dataset, Path(root))})) or "none"
+        raise ValueError(f"{dataset} at {root}: expected split {split!r}, found splits: {have}")
     tiles: list[np.ndarray] = []
     captions: list[str] = []
     shown: set[str] = set()

@@ -58,6 +58,13 @@ def fail(prog: str, message: str, code: int = EXIT_INPUT) -> NoReturn:
     sys.exit(code)
 
 
+def os_error_line(exc: OSError) -> str:
+    """``PATH: what the system said`` for an ``OSError`` (both paths for a rename)."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{paths}: {what}" if paths else what
+
+
 def _usage_message(exc: click.ClickException) -> str:
     text = exc.format_message()
     ctx = getattr(exc, "ctx", None)
@@ -91,6 +98,8 @@ class Guarded:
             fail(_prog(exc, prog), _usage_message(exc), EXIT_INPUT)
         except FlmprepError as exc:
             fail(prog, str(exc), EXIT_INPUT)
+        except OSError as exc:  # the file system refused something (a read-only folder, a full disk)
+            fail(prog, os_error_line(exc), EXIT_INPUT)
         except (click.Abort, KeyboardInterrupt):
             fail(prog, "stopped by Ctrl-C", EXIT_INTERRUPTED)
         except Terminated:

@@ -14,8 +14,9 @@ import click
 
 from flmprep import imageio
 from flmprep.cli.errors import EXIT_INPUT, EXIT_PROBLEMS, GuardedCommand, fail
+from flmprep.cli.options import max_member_bytes_option
 from flmprep.inspect import SampleRow, Summary, render_sheet, summarise
-from flmprep.shards.reader import DEFAULT_MAX_MEMBER_BYTES, Limits, ShardReadError
+from flmprep.shards.reader import Limits, ShardReadError
 
 
 def _num(value: float) -> str:
@@ -108,13 +109,7 @@ def _print_invalid(summary: Summary) -> None:
 )
 @click.option("--labels", is_flag=True, help="Draw landmark indices on the contact sheet.")
 @click.option("--heatmaps", is_flag=True, help="Overlay the stored heatmaps on the contact sheet.")
-@click.option(
-    "--max-member-bytes",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_MEMBER_BYTES,
-    show_default=True,
-    help="Refuse tar members larger than this.",
-)
+@max_member_bytes_option
 def inspect_cmd(
     path: Path,
     list_n: int,

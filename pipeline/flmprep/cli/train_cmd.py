@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from flmprep.cli.errors import GuardedCommand
+from flmprep.cli.errors import EXIT_PROBLEMS, GuardedCommand
 from flmprep.cli.evaluate_sources import evaluate_from_sources, source_options
 from flmprep.train.config import TrainConfig, explicit_options, from_options, options, train_options
 
@@ -32,13 +32,7 @@ def train(**kwargs: Any) -> None:
     cfg = from_options(explicit_options(click.get_current_context()), **kwargs)
     if cfg.preset:
         click.echo(preset_line(cfg))
-    history = run(cfg)
-    for row in history:
-        val = row.get("val", {})
-        click.echo(
-            f"epoch {row['epoch']:3d}  steps {row['steps']}  train_loss {row['train_loss']:.5f}"
-            + (f"  val_loss {val['loss']:.5f}  NME {val['nme']:.4f}" if val else "")
-        )
+    run(cfg, click.echo)
 
 
 def report_table(report: dict[str, Any]) -> str:
@@ -52,9 +46,18 @@ def report_table(report: dict[str, Any]) -> str:
     ]
     head = list(report["parts"].items()) or [("all", report)]
     for name, m in head + sorted(report["subsets"].items()):
-        scores = "".join(f" {m[key]:>8.4f}" for key, _ in columns)
-        lines.append(f"{name:<14} {m['count']:>6} {m['nme']:>8.4f}{scores}")
+        scores = "".join(f" {_cell(m[key])}" for key, _ in columns)
+        lines.append(f"{name:<14} {m['count']:>6} {_cell(m['nme'])}{scores}")
+    skipped = report.get("skipped", ())
+    if skipped:
+        lines.append(f"skipped {len(skipped)} corrupt samples (not scored): " + "; ".join(skipped[:3])
+                     + ("; …" if len(skipped) > 3 else ""))
     return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    """A score column: four decimals, or "-" for none (no faces to score)."""
+    return f"{value:>8.4f}" if value is not None else f"{'-':>8}"
 
 
 @click.command(cls=GuardedCommand)
@@ -86,17 +89,17 @@ def evaluate(
         return
     if data is None:
         raise click.UsageError("expected --data (built shards) or --dataset and --root (source images)")
-    from flmprep.data import DataError
+    from flmprep.train.loop import finite_json
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
 
     runtime = start()
     try:
         report = evaluate_checkpoint(data, checkpoint, split, runtime, batch_size, workers, amp).to_json()
-    except (DataError, ValueError, FileNotFoundError) as exc:
-        click.echo(f"flmprep evaluate: error: {exc}", err=True)
-        sys.exit(2)
     finally:
         stop(runtime)
     if runtime.is_main:
-        click.echo(json.dumps(report, sort_keys=True) if as_json else report_table(report))
+        report = finite_json(report)
+        click.echo(json.dumps(report, sort_keys=True, allow_nan=False) if as_json else report_table(report))
+    if report["skipped"]:
+        sys.exit(EXIT_PROBLEMS)

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from flmprep.cli.errors import EXIT_INPUT, GuardedCommand, fail
-from flmprep.shards.reader import DEFAULT_MAX_MEMBER_BYTES, Limits
+from flmprep.cli.options import max_member_bytes_option
+from flmprep.shards.reader import Limits
 from flmprep.verify import ManifestError, verify_output
 
 
@@ -20,13 +21,7 @@ from flmprep.verify import ManifestError, verify_output
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quick", is_flag=True, help="Skip per-sample checks (files, hashes, counts, sidecars only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-@click.option(
-    "--max-member-bytes",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_MEMBER_BYTES,
-    show_default=True,
-    help="Refuse tar members larger than this.",
-)
+@max_member_bytes_option
 def verify(out: Path, quick: bool, as_json: bool, max_member_bytes: int) -> None:
     """Check OUT against OUT/manifest.json: shards, sha256, sizes, counts, sidecars, samples.
 

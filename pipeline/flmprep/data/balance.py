@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flmprep.errors import FlmprepError
+
 
 @dataclass(frozen=True)
 class ShardInfo:
@@ -65,7 +67,7 @@ class EpochPlan:
     dropped: int
 
 
-class BalanceError(ValueError):
+class BalanceError(FlmprepError, ValueError):
     """The split cannot feed the requested ranks × batch size."""
 
 

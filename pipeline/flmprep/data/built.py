@@ -8,6 +8,7 @@ are passed on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,16 @@ from flmprep.shards.manifest import MANIFEST_FILE, Manifest, ManifestError
 from flmprep.shards.reader import iter_samples
 from flmprep.shards.sample import SAMPLE_SCHEMAS
 
+log = logging.getLogger(__name__)
+
 
 class DataError(FlmprepError, ValueError):
     """A dataset, shard or sample that does not match the documented format."""
+
+
+class SampleError(DataError):
+    """One sample that cannot be decoded (bad JSON, a corrupt image or heatmap member); the shard
+    around it is sound, so a reader may skip it. The message starts with the sample's ``where``."""
 
 
 @dataclass(frozen=True)
@@ -116,12 +124,23 @@ def read_segment(root: Path, segment: Segment) -> Iterator[RawSample]:
     raise DataError(f"{path}: expected at least {segment.stop} samples (manifest), found {count}")
 
 
+def readable_samples(built: BuiltDataset, split: str) -> Iterator[tuple[RawSample, dict[str, Any]]]:
+    """Every sample of ``split`` whose JSON parses, with that JSON; a corrupt one is logged and
+    skipped, as the loader skips it (a broken shard still raises)."""
+    for shard in built.shards(split):
+        for raw in read_segment(built.root, Segment(shard.path, 0, shard.samples)):
+            try:
+                yield raw, sample_json(raw)
+            except DataError as exc:
+                log.warning("skipped a corrupt sample: %s", exc)
+
+
 def first_sample(built: BuiltDataset, split: str) -> dict[str, Any]:
-    """The JSON of the first sample of ``split`` (image size, scheme, heatmap settings)."""
-    shard = built.shards(split)[0]
-    for raw in read_segment(built.root, Segment(shard.path, 0, 1)):
-        return sample_json(raw)
-    raise DataError(f"{built.root / shard.path}: expected at least one sample, found none")
+    """The JSON of the first readable sample of ``split`` (image size, scheme, heatmap settings)."""
+    for _, doc in readable_samples(built, split):
+        return doc
+    raise DataError(f"{built.root / built.shards(split)[0].path}: expected a sample with readable JSON in "
+                    f"split {split!r}, found none")
 
 
 def parse_sample_json(data: bytes, where: str) -> dict[str, Any]:

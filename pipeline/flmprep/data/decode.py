@@ -21,7 +21,8 @@ import numpy as np
 import simplejpeg
 
 from flmprep import imageio, targets
-from flmprep.data.built import DataError, RawSample, sample_json
+from flmprep.data.built import DataError, RawSample, SampleError, sample_json
+from flmprep.errors import quoted
 from flmprep.shards.sample import HEATMAP_MEMBER, real_attributes
 
 T = TypeVar("T")
@@ -59,8 +60,27 @@ def sample_arrays(key: str, doc: dict[str, Any], where: str) -> dict[str, Any]:
             "attributes": real_attributes(doc.get("attributes"))}
 
 
-def decode_sample(raw: RawSample, *, heatmaps: bool = False, channels: int = 3) -> dict[str, Any]:
-    """Decode one raw sample (see the module docstring); errors name the shard and key."""
+def decode_sample(
+    raw: RawSample, *, heatmaps: bool = False, channels: int = 3, num_points: int | None = None
+) -> dict[str, Any]:
+    """Decode one raw sample (see the module docstring). Anything wrong with it, including
+    landmarks that are not ``num_points`` (when given), raises one ``SampleError`` naming the
+    shard and key (``<split>/shard-NNNN.tar:KEY``)."""
+    try:
+        out = _decoded(raw, heatmaps, channels)
+    except SampleError:
+        raise
+    except DataError as exc:
+        raise SampleError(str(exc)) from exc
+    except (ValueError, cv2.error, imageio.ImageError) as exc:  # simplejpeg, OpenCV, our PNG check
+        raise SampleError(f"{raw.where}: expected a decodable sample, found: {quoted(str(exc))}") from exc
+    if num_points is not None and out["landmarks"].shape[0] != num_points:
+        raise SampleError(f"{raw.where}.json: expected {num_points} landmarks (the scheme's), "
+                          f"found {out['landmarks'].shape[0]}")
+    return out
+
+
+def _decoded(raw: RawSample, heatmaps: bool, channels: int) -> dict[str, Any]:
     out = sample_arrays(raw.key, sample_json(raw), raw.where)
     ext = next((e for e in IMAGE_EXTS if e in raw.members), None)
     if ext is None:

@@ -11,6 +11,7 @@ are pinned on CUDA hosts; the float conversion happens on the device.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from flmprep.data.balance import EpochPlan, ShardInfo, WorkerPlan, plan_epoch, rank_and_world
-from flmprep.data.built import BuiltDataset, DataError, RawSample, open_dataset, read_segment
+from flmprep.data.built import BuiltDataset, DataError, RawSample, SampleError, open_dataset, read_segment
 from flmprep.data.decode import decode_sample, shuffled
+
+log = logging.getLogger(__name__)
 
 #: Default shuffle buffer (samples per loader worker).
 SHUFFLE_BUFFER = 256
@@ -42,6 +45,8 @@ class Batch:
     keys: list[str] = field(default_factory=list)
     attributes: list[dict[str, Any]] = field(default_factory=list)
     heatmaps: torch.Tensor | None = None
+    #: One message (``<split>/shard-NNNN.tar:KEY: …``) per corrupt sample skipped in this batch.
+    skipped: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -56,7 +61,7 @@ class Batch:
     def _map(self, fn: Any) -> Batch:
         heatmaps = None if self.heatmaps is None else fn(self.heatmaps)
         return Batch(fn(self.images), fn(self.landmarks), fn(self.visible), fn(self.transforms), self.keys,
-                     self.attributes, heatmaps)
+                     self.attributes, heatmaps, self.skipped)
 
 
 def collate(samples: list[dict[str, Any]]) -> Batch:
@@ -74,6 +79,7 @@ def collate(samples: list[dict[str, Any]]) -> Batch:
         keys=[s["key"] for s in samples],
         attributes=[s["attributes"] for s in samples],
         heatmaps=heatmaps,
+        skipped=[m for s in samples for m in s.get("skipped", ())],
     )
 
 
@@ -108,6 +114,7 @@ class LandmarkDataset(IterableDataset[dict[str, Any]]):
         self.heatmaps = built.has_heatmaps if heatmaps is None else heatmaps
         self.batch_size, self.shuffle_buffer = batch_size, shuffle_buffer if self.shuffle else 0
         self.seed, self.epoch, self.channels = seed, epoch, channels
+        self.num_points = built.num_points
         self.rank, self.world = rank_and_world(rank, world)
         self.plan()  # refuse now a split that cannot feed the ranks
 
@@ -142,8 +149,44 @@ class LandmarkDataset(IterableDataset[dict[str, Any]]):
         return shuffled(raw, self.shuffle_buffer, rng)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Decoded samples of this worker's plan. A sample that cannot be decoded (``SampleError``)
+        is skipped with a warning, and its message travels in a ``skipped`` list of the next good
+        sample (the last one for trailing ones; the key is absent when nothing was skipped), so
+        the consumer can count and limit them.
+        When training (``drop_last``) each skipped sample's place is taken by a copy of that good
+        sample, so every rank still runs ``steps`` batches; otherwise the split is one sample
+        shorter. A worker whose every sample fails raises ``DataError``."""
+        held: dict[str, Any] | None = None
+        skipped: list[str] = []
         for raw in self.raw_samples(self.worker_plan()):
-            yield _tensors(decode_sample(raw, heatmaps=self.heatmaps, channels=self.channels))
+            try:
+                sample = _tensors(decode_sample(raw, heatmaps=self.heatmaps, channels=self.channels,
+                                                num_points=self.num_points))
+            except SampleError as exc:
+                log.warning("skipped a corrupt sample: %s", exc)
+                skipped.append(str(exc))
+                continue
+            if held is not None:
+                yield from self._with_stand_ins(held)
+            if skipped:
+                sample["skipped"], skipped = skipped, []
+            held = sample
+        if held is None:
+            if skipped:
+                raise DataError(f"expected a readable sample in this loader worker's share, found "
+                                f"{len(skipped)} corrupt ones, the first: {skipped[0]}")
+            return
+        if skipped:
+            held["skipped"] = held.get("skipped", []) + skipped
+        yield from self._with_stand_ins(held)
+
+    def _with_stand_ins(self, sample: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """``sample``, then (when training) one copy of it for each sample skipped before it."""
+        yield sample
+        if self.drop_last:
+            copy = {k: v for k, v in sample.items() if k != "skipped"}
+            for _ in sample.get("skipped", ()):
+                yield copy
 
 
 class EpochLoader(DataLoader[Batch]):

@@ -14,7 +14,6 @@ through the inverse of the ``annotated`` relation.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 from flmprep import imageio
 from flmprep.inference.errors import InferenceError
 from flmprep.inference.haar import Box, HaarDetector, match
+from flmprep.jsonio import parse_json
 from flmprep.shards.reader import iter_samples
 
 log = logging.getLogger(__name__)
@@ -188,10 +188,10 @@ def faces_from_shards(
     for where, doc in _sample_docs(root, shard_paths):
         try:
             record, face = _training_face(doc)
-        except (KeyError, TypeError, ValueError, np.linalg.LinAlgError) as exc:
-            raise InferenceError(
-                f"{where}: expected source.image, transform and landmarks in the sample JSON, found {exc!r}"
-            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError, np.linalg.LinAlgError) as exc:
+            log.warning("calibration skips %s: expected source.image, transform and landmarks in the sample "
+                        "JSON, found %r", where, exc)
+            continue
         faces.setdefault(record, face)
         if len(faces) >= limit:
             break
@@ -219,8 +219,12 @@ def _sample_docs(root: Path, shard_paths: Iterable[str]) -> Iterator[tuple[str, 
     for path in shard_paths:
         for sample in iter_samples(root / path):
             data = sample.get("json")
-            if data is not None:
-                yield f"{root / path}: {sample.key}", json.loads(data)
+            if data is None:
+                continue
+            try:
+                yield f"{root / path}: {sample.key}", parse_json(data)
+            except ValueError as exc:  # a corrupt sample: the trainer skips it too
+                log.warning("calibration skips %s: %s", f"{root / path}: {sample.key}", exc)
 
 
 def haar_pairs(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from torch import nn
 from flmprep.predict.errors import PredictError
 from flmprep.predict.meta import ModelMeta
 from flmprep.train import checkpoint
+from flmprep.train.errors import CheckpointError
 from flmprep.train.models import ModelSpec, build_model, decode_points, pixels_to_unit
 
 
@@ -35,16 +35,11 @@ def load(path: str | Path) -> tuple[PointsModel, ModelMeta]:
     """The model of a checkpoint (eval mode, CPU) and its prediction metadata."""
     try:
         ckpt = checkpoint.load(path)
-    except (FileNotFoundError, ValueError) as exc:
+    except CheckpointError as exc:
         raise PredictError(str(exc)) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        raise PredictError(
-            f"{path}: expected a flmprep training checkpoint, found a file torch.load refuses "
-            f"({type(exc).__name__})"
-        ) from None
     meta = ModelMeta.from_parts(asdict(ckpt.spec), ckpt.scheme, getattr(ckpt, "prediction", None), str(path))
     model = build_model(ckpt.spec)
-    model.load_state_dict(ckpt.model)
+    checkpoint.load_weights(model, ckpt, path)
     return PointsModel(model, ckpt.spec).eval(), meta
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 
 from flmprep.atomic import atomic_output
+from flmprep.errors import quoted
+from flmprep.train.errors import CheckpointError
 from flmprep.train.models import ModelSpec
 
 BEST, LAST = "best.pt", "last.pt"
@@ -45,22 +47,42 @@ def save(path: Path, ckpt: Checkpoint) -> None:
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint written by ``save``; raises naming the file on a foreign format."""
+    """Read a checkpoint written by ``save``; raises ``CheckpointError`` naming the file on
+    anything else (a missing or truncated file, a foreign format, missing fields)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: expected a checkpoint file, found none")
-    doc = torch.load(path, map_location=map_location, weights_only=True)
+        raise CheckpointError(f"{path}: expected a checkpoint file, found none")
+    try:
+        doc = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, zip errors
+        raise CheckpointError(f"{path}: expected a flmprep training checkpoint, found a file torch.load "
+                              f"refuses ({type(exc).__name__}: {quoted(str(exc), 120)})") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise ValueError(f"{path}: expected checkpoint format {FORMAT!r}, found {found!r}")
-    return Checkpoint(
-        spec=ModelSpec(**doc["spec"]),
-        scheme=doc["scheme"],
-        epoch=int(doc["epoch"]),
-        best_val_loss=float(doc["best_val_loss"]),
-        model=doc["model"],
-        optimizer=doc["optimizer"],
-        scheduler=doc["scheduler"],
-        config=doc["config"],
-        prediction=doc.get("prediction"),
-    )
+        raise CheckpointError(f"{path}: expected checkpoint format {FORMAT!r}, found {quoted(repr(found))}")
+    try:
+        return Checkpoint(
+            spec=ModelSpec(**doc["spec"]),
+            scheme=doc["scheme"],
+            epoch=int(doc["epoch"]),
+            best_val_loss=float(doc["best_val_loss"]),
+            model=doc["model"],
+            optimizer=doc["optimizer"],
+            scheduler=doc["scheduler"],
+            config=doc["config"],
+            prediction=doc.get("prediction"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        found = quoted(repr(exc))
+        raise CheckpointError(f"{path}: expected the fields of {FORMAT!r}, found: {found}") from exc
+
+
+def load_weights(model: torch.nn.Module, ckpt: Checkpoint, path: str | Path) -> None:
+    """``ckpt``'s weights into ``model``; raises ``CheckpointError`` naming ``path`` when they do
+    not fit (another model, another number of points)."""
+    try:
+        model.load_state_dict(ckpt.model)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: expected weights of model {ckpt.spec.name!r} that fit it, found: "
+                              f"{quoted(first, 160)}") from exc

@@ -63,6 +63,7 @@ class TrainConfig:
     passes: int = DEFAULT_PASSES
     pca_variance: float = DEFAULT_PCA_VARIANCE
     source_root: str | None = None
+    max_corrupt: int = 10
     preset: str = ""
 
     def __post_init__(self) -> None:
@@ -78,6 +79,10 @@ class TrainConfig:
             raise click.BadParameter(
                 "expected epochs >= 1, batch size >= 1, workers >= 0; "
                 f"found {self.epochs}, {self.batch_size}, {self.workers}"
+            )
+        if self.max_corrupt < 0:
+            raise click.BadParameter(
+                f"expected a count >= 0, found {self.max_corrupt}", param_hint="--max-corrupt"
             )
         if self.passes < 1:
             raise click.BadParameter(f"expected passes >= 1, found {self.passes}", param_hint="--passes")
@@ -199,6 +204,14 @@ OPTIONS: dict[str, Callable[[F], F]] = {
     ),
     "record_keys": click.option(
         "--record-keys", is_flag=True, help="Write each rank's sample keys per epoch under OUTPUT/epochs/."
+    ),
+    "max_corrupt": click.option(
+        "--max-corrupt",
+        type=int,
+        default=10,
+        show_default=True,
+        help="Corrupt samples (undecodable image or JSON) skipped per epoch and rank, or in one validation, "
+        "before the run stops.",
     ),
     "source_root": click.option(
         "--source-root",

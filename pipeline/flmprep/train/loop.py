@@ -11,25 +11,30 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from flmprep.data import BuiltDataset, first_sample, open_dataset
 from flmprep.data.loader import LandmarkDataset, make_loader
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
+from flmprep.train.errors import TrainError
 from flmprep.train.models import ModelSpec, build_model, place, prepare_images
 from flmprep.train.predict import EvalSetup, Report, batch_loss, predict, score
 from flmprep.train.runtime import Runtime, autocast, barrier, gather, start, stop
 from flmprep.train.shape_prior import shapenet_model
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +58,7 @@ class EpochResult:
     loss: float
     seconds: float
     keys: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
 
 
 def model_spec(manifest: BuiltDataset, cfg: TrainConfig) -> ModelSpec:
@@ -62,9 +68,9 @@ def model_spec(manifest: BuiltDataset, cfg: TrainConfig) -> ModelSpec:
     image = doc.get("image") or {}
     width, height = int(image.get("width", 0)), int(image.get("height", 0))
     if width <= 0 or height <= 0:
-        raise ValueError(f"first sample {doc.get('key')!r}: expected image width and height, found {image}")
+        raise TrainError(f"first sample {doc.get('key')!r}: expected image width and height, found {image}")
     passes = cfg.passes if cfg.model == "rccnn" else 0
-    return ModelSpec.of(cfg.model, len(doc["landmarks"]), width, height, sigma=cfg.sigma, passes=passes)
+    return ModelSpec.of(cfg.model, manifest.num_points, width, height, sigma=cfg.sigma, passes=passes)
 
 
 def initial_model(spec: ModelSpec, manifest: BuiltDataset, cfg: TrainConfig) -> tuple[ModelSpec, nn.Module]:
@@ -100,7 +106,7 @@ def bare(model: nn.Module) -> nn.Module:
 def resume(state: State, cfg: TrainConfig, runtime: Runtime) -> None:
     """Load OUTPUT/last.pt into ``state`` (weights, optimizer, scheduler, epoch, best loss)."""
     ckpt = checkpoint.load(cfg.output / checkpoint.LAST, map_location=runtime.device)
-    bare(state.model).load_state_dict(ckpt.model)
+    checkpoint.load_weights(bare(state.model), ckpt, cfg.output / checkpoint.LAST)
     if ckpt.optimizer is not None:
         state.optimizer.load_state_dict(ckpt.optimizer)
     if ckpt.scheduler is not None:
@@ -118,9 +124,12 @@ def train_epoch(
                              shuffle_buffer=cfg.shuffle_buffer, seed=cfg.seed, epoch=epoch, rank=runtime.rank,
                              world=runtime.world, heatmaps=False, channels=spec.channels)
     state.model.train()
-    steps, samples, loss_sum, keys = 0, 0, 0.0, []
+    steps, samples, loss_sum, keys, skipped = 0, 0, 0.0, [], []
     began = time.perf_counter()
-    for cpu_batch in make_loader(stream, cfg.workers, pin_memory=runtime.cuda):
+    for cpu_batch in progress(make_loader(stream, cfg.workers, pin_memory=runtime.cuda), stream.steps, epoch,
+                              runtime):
+        skipped += cpu_batch.skipped
+        check_skipped(skipped, cfg.max_corrupt, f"epoch {epoch}, rank {runtime.rank}")
         batch = cpu_batch.to(runtime.device, non_blocking=True)
         with autocast(runtime, cfg.amp):
             out = state.model(prepare_images(batch.images))
@@ -129,14 +138,29 @@ def train_epoch(
         loss.backward()
         state.optimizer.step()
         steps, samples = steps + 1, samples + len(batch)
-        loss_sum += float(loss.detach())
+        loss_sum += check_finite(float(loss.detach()), epoch, steps)
         if cfg.record_keys:
             keys += cpu_batch.keys
     state.scheduler.step()
     if steps != stream.steps:
-        raise RuntimeError(f"rank {runtime.rank}: expected {stream.steps} steps (plan), ran {steps}")
+        raise TrainError(f"rank {runtime.rank}: expected {stream.steps} steps (plan), ran {steps}")
     seconds = time.perf_counter() - began
-    return EpochResult(epoch, steps, samples, loss_sum / max(1, steps), seconds, tuple(keys))
+    return EpochResult(epoch, steps, samples, loss_sum / max(1, steps), seconds, tuple(keys), tuple(skipped))
+
+
+def check_skipped(skipped: list[str], limit: int, where: str) -> None:
+    """Stop the run once more than ``limit`` corrupt samples were skipped (``--max-corrupt``)."""
+    if len(skipped) > limit:
+        raise TrainError(f"{where}: expected at most {limit} corrupt samples (--max-corrupt), found "
+                         f"{len(skipped)}; the last: {skipped[-1]}")
+
+
+def check_finite(loss: float, epoch: int, step: int) -> float:
+    """``loss``, or a ``TrainError`` when it is NaN or infinite (the run diverged)."""
+    if not math.isfinite(loss):
+        raise TrainError(f"epoch {epoch}, step {step + 1}: expected a finite training loss, found {loss}; "
+                         "the run diverged (lower --lr, or check the data with flmprep verify)")
+    return loss
 
 
 def validation_split(manifest: BuiltDataset, cfg: TrainConfig) -> str:
@@ -207,26 +231,42 @@ def _check_output(cfg: TrainConfig, runtime: Runtime) -> None:
     """Refuse a wrong OUTPUT on every rank together (no rank is left waiting in a collective)."""
     problems = [p for p in gather(runtime, _output_problem(cfg)) if p]
     if problems:
-        error = FileNotFoundError if cfg.resume else FileExistsError
-        raise error(problems[0])
+        raise TrainError(problems[0])
 
 
-def run(cfg: TrainConfig) -> list[dict[str, Any]]:
-    """Train as configured (this process is one rank); returns the history rows (on every rank)."""
+def epoch_line(row: dict[str, Any]) -> str:
+    """The line ``flmprep train`` prints for one history row."""
+    val = row.get("val", {})
+    skipped = row.get("skipped", 0) + len(val.get("skipped", ()))
+    return (
+        f"epoch {row['epoch']:3d}  steps {row['steps']}  train_loss {row['train_loss']:.5f}"
+        + (f"  val_loss {val['loss']:.5f}  NME {val['nme']:.4f}" if val else "")
+        + (f"  skipped {skipped} corrupt" if skipped else "")
+    )
+
+
+def run(cfg: TrainConfig, echo: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Train as configured (this process is one rank); returns the history rows (on every rank).
+    ``echo`` gets rank 0's lines as they happen: each epoch's ``epoch_line``, and a note when
+    ``--resume`` finds the run already finished."""
     runtime = start()
     try:
-        return _run(cfg, runtime)
+        return _run(cfg, runtime, (echo if runtime.is_main else None) or (lambda _: None))
     finally:
         stop(runtime)
 
 
-def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
+def _run(cfg: TrainConfig, runtime: Runtime, echo: Callable[[str], None]) -> list[dict[str, Any]]:
     _check_output(cfg, runtime)
     manifest = open_dataset(cfg.data)
     spec, model = initial_model(model_spec(manifest, cfg), manifest, cfg)
     state = make_state(model, cfg, runtime)
     if cfg.resume:
         resume(state, cfg, runtime)
+        if state.epoch >= cfg.epochs:
+            echo(f"{cfg.output / checkpoint.LAST}: the run already finished epoch {state.epoch} of "
+                 f"--epochs {cfg.epochs}; nothing to train (a larger --epochs goes on from there)")
+            return []
     cfg.output.mkdir(parents=True, exist_ok=True)
     val = validation_split(manifest, cfg)
     prediction = _prediction(manifest, cfg, spec) if runtime.is_main else None
@@ -236,14 +276,17 @@ def _run(cfg: TrainConfig, runtime: Runtime) -> list[dict[str, Any]]:
         state.epoch = result.epoch
         write_epoch_record(cfg, runtime, result)
         report = _validate(state, cfg, manifest, spec, runtime, val)
-        row = _history_row(result, report, gather(runtime, result.loss))
+        if report is not None:
+            check_skipped(report.skipped, cfg.max_corrupt, f"epoch {result.epoch}, validation on {val}")
+        row = _history_row(result, report, gather(runtime, (result.loss, len(result.skipped))))
         history.append(row)
         if runtime.is_main:
             row["best"] = save_checkpoints(
                 state, cfg, spec, manifest.scheme, report.loss if report else result.loss, prediction
             )
             with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(row, sort_keys=True) + "\n")
+                fh.write(json.dumps(finite_json(row), sort_keys=True, allow_nan=False) + "\n")
+            echo(epoch_line(row))
         val_text = f", val loss {report.loss:.5f}, NME {report.overall.nme:.4f}" if report else ""
         log.info(
             "epoch %d: %d steps, train loss %.5f%s", result.epoch, result.steps, row["train_loss"], val_text
@@ -278,14 +321,36 @@ def _validate(
     return score(predict(bare(state.model), setup, runtime), manifest.scheme, split)
 
 
-def _history_row(result: EpochResult, report: Report | None, losses: list[float]) -> dict[str, Any]:
-    """One line of history.jsonl: the epoch, its steps, the rank-averaged train loss, validation scores."""
+def _history_row(
+    result: EpochResult, report: Report | None, ranks: list[tuple[float, int]]
+) -> dict[str, Any]:
+    """One line of history.jsonl: the epoch, its steps, the rank-averaged train loss, the corrupt
+    training samples skipped on all ranks, validation scores."""
     row: dict[str, Any] = {
         "epoch": result.epoch,
         "steps": result.steps,
-        "train_loss": sum(losses) / len(losses),
-        "samples_per_s": result.samples * len(losses) / max(result.seconds, 1e-9),
+        "train_loss": sum(loss for loss, _ in ranks) / len(ranks),
+        "samples_per_s": result.samples * len(ranks) / max(result.seconds, 1e-9),
+        "skipped": sum(n for _, n in ranks),
     }
     if report is not None:
         row["val"] = report.to_json()
     return row
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value
+
+
+def progress(batches: Iterable[T], total: int, epoch: int, runtime: Runtime) -> Iterable[T]:
+    """``batches`` with a progress bar on rank 0 when stderr is a terminal."""
+    if not (runtime.is_main and sys.stderr.isatty()):
+        return batches
+    return tqdm(batches, total=total, desc=f"epoch {epoch}", unit="step", leave=False, file=sys.stderr)

@@ -22,6 +22,7 @@ from flmprep.data import BuiltDataset, ShardInfo, open_dataset
 from flmprep.data.loader import Batch, LandmarkDataset, make_loader
 from flmprep.schemes import get_scheme
 from flmprep.train import checkpoint, metrics
+from flmprep.train.errors import CheckpointError
 from flmprep.train.heatmaps import render_heatmaps, to_heatmap_coords
 from flmprep.train.losses import REGRESSION, cascade, heatmap_mse
 from flmprep.train.models import ModelSpec, build_model, decode_points, place, prepare_images, unit_to_pixels
@@ -46,6 +47,8 @@ class Predictions:
     transforms: np.ndarray
     attributes: list[dict[str, Any]]
     loss: float
+    #: One message per corrupt sample the loader skipped (``<split>/shard-NNNN.tar:KEY: …``).
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,13 @@ class Report:
     overall: metrics.Metrics
     subsets: dict[str, metrics.Metrics]
     parts: dict[str, metrics.Metrics] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "split": self.split,
             "loss": self.loss,
+            "skipped": list(self.skipped),
             "protocol": self.protocol.to_json(),
             **self.overall.to_json(),
             "subsets": {k: v.to_json() for k, v in self.subsets.items()},
@@ -106,7 +111,7 @@ def predict(model: nn.Module, setup: EvalSetup, runtime: Runtime) -> Predictions
     stream = LandmarkDataset(setup.root, shards=setup.shards, batch_size=setup.batch_size, shuffle=False,
                              drop_last=False, rank=runtime.rank, world=runtime.world, heatmaps=False,
                              channels=setup.spec.channels)
-    parts: dict[str, list[Any]] = {"keys": [], "pred": [], "truth": [], "tf": [], "attrs": []}
+    parts: dict[str, list[Any]] = {"keys": [], "pred": [], "truth": [], "tf": [], "attrs": [], "skipped": []}
     loss_sum = 0.0
     for cpu_batch in make_loader(stream, setup.workers, pin_memory=runtime.cuda):
         batch = cpu_batch.to(runtime.device, non_blocking=True)
@@ -118,6 +123,7 @@ def predict(model: nn.Module, setup: EvalSetup, runtime: Runtime) -> Predictions
         parts["tf"].append(cpu_batch.transforms.numpy())
         parts["keys"] += cpu_batch.keys
         parts["attrs"] += cpu_batch.attributes
+        parts["skipped"] += cpu_batch.skipped
     return _merge(gather(runtime, (parts, loss_sum)), setup.spec.num_points)
 
 
@@ -128,10 +134,10 @@ def _merge(per_rank: list[tuple[dict[str, list[Any]], float]], k: int) -> Predic
 
     keys = [key for parts, _ in per_rank for key in parts["keys"]]
     attrs = [a for parts, _ in per_rank for a in parts["attrs"]]
+    skipped = [m for parts, _ in per_rank for m in parts["skipped"]]
     total = sum(loss for _, loss in per_rank)
-    return Predictions(
-        keys, cat("pred", (k, 2)), cat("truth", (k, 2)), cat("tf", (2, 3)), attrs, total / max(1, len(keys))
-    )
+    return Predictions(keys, cat("pred", (k, 2)), cat("truth", (k, 2)), cat("tf", (2, 3)), attrs,
+                       total / max(1, len(keys)), skipped)
 
 
 def face_nme(preds: Predictions, scheme_name: str) -> np.ndarray:
@@ -160,7 +166,9 @@ def score_parts(parts: dict[str, Predictions], scheme_name: str, split: str) -> 
     if len(parts) > 1:
         rows = {name: metrics.summarise(v, protocol) for name, v in nme.items()}
         rows[FULL] = overall
-    return Report(split, loss, protocol, overall, metrics.subset_metrics(pooled, attrs, protocol), rows)
+    skipped = [m for p in parts.values() for m in p.skipped]
+    subsets = metrics.subset_metrics(pooled, attrs, protocol)
+    return Report(split, loss, protocol, overall, subsets, rows, skipped)
 
 
 def evaluation_parts(manifest: BuiltDataset, split: str) -> dict[str, str]:
@@ -189,9 +197,10 @@ def evaluate_checkpoint(
     ckpt = checkpoint.load(ckpt_path, map_location=runtime.device)
     manifest = open_dataset(data)
     if manifest.scheme != ckpt.scheme:
-        raise ValueError(f"{ckpt_path}: expected scheme {manifest.scheme!r} (dataset), found {ckpt.scheme!r}")
+        raise CheckpointError(f"{ckpt_path}: expected scheme {manifest.scheme!r} (the dataset's), found "
+                              f"{ckpt.scheme!r}")
     model = place(build_model(ckpt.spec), runtime.device)
-    model.load_state_dict(ckpt.model)
+    checkpoint.load_weights(model, ckpt, ckpt_path)
     loss = str(ckpt.config.get("loss", "mse"))
     preds = {}
     for row, name in evaluation_parts(manifest, split).items():

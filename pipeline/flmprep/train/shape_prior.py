@@ -11,8 +11,7 @@ from dataclasses import replace
 import numpy as np
 from torch import nn
 
-from flmprep.data.balance import Segment
-from flmprep.data.built import BuiltDataset, DataError, read_segment, sample_json
+from flmprep.data.built import BuiltDataset, DataError, readable_samples
 from flmprep.train.models import ModelSpec, build_model
 from flmprep.train.models.shapenet import ShapeNet, fit_shape_model
 
@@ -22,12 +21,14 @@ log = logging.getLogger(__name__)
 def split_landmarks(manifest: BuiltDataset, split: str) -> np.ndarray:
     """Every sample's landmarks [N, K, 2] (output pixels) of ``split``, in manifest order."""
     shapes = []
-    for shard in manifest.shards(split):
-        for raw in read_segment(manifest.root, Segment(shard.path, 0, shard.samples)):
-            try:
-                shapes.append(np.asarray(sample_json(raw)["landmarks"], dtype=np.float64).reshape(-1, 2))
-            except (KeyError, ValueError) as exc:
-                raise DataError(f"{raw.where}.json: expected landmarks [[x, y], ...]: {exc}") from exc
+    for raw, doc in readable_samples(manifest, split):
+        try:
+            shapes.append(np.asarray(doc["landmarks"], dtype=np.float64).reshape(-1, 2))
+        except (KeyError, ValueError, TypeError) as exc:
+            log.warning("shapenet: skipped %s.json: expected landmarks [[x, y], ...]: %s", raw.where, exc)
+    if not shapes:
+        raise DataError(f"split {split!r}: expected samples with landmarks to fit the shape model, "
+                        "found none")
     return np.stack(shapes)
 
 
