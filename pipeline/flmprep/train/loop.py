@@ -256,6 +256,19 @@ def run(cfg: TrainConfig, echo: Callable[[str], None] | None = None) -> list[dic
         stop(runtime)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every epoch of one run shares."""
+
+    cfg: TrainConfig
+    runtime: Runtime
+    manifest: BuiltDataset
+    spec: ModelSpec
+    val: str
+    prediction: dict[str, Any] | None
+    echo: Callable[[str], None]
+
+
 def _run(cfg: TrainConfig, runtime: Runtime, echo: Callable[[str], None]) -> list[dict[str, Any]]:
     _check_output(cfg, runtime)
     manifest = open_dataset(cfg.data)
@@ -268,31 +281,33 @@ def _run(cfg: TrainConfig, runtime: Runtime, echo: Callable[[str], None]) -> lis
                  f"--epochs {cfg.epochs}; nothing to train (a larger --epochs goes on from there)")
             return []
     cfg.output.mkdir(parents=True, exist_ok=True)
-    val = validation_split(manifest, cfg)
     prediction = _prediction(manifest, cfg, spec) if runtime.is_main else None
+    run = _Run(cfg, runtime, manifest, spec, validation_split(manifest, cfg), prediction, echo)
     history = []
     while state.epoch < cfg.epochs:
-        result = train_epoch(state, cfg, manifest, spec, runtime)
-        state.epoch = result.epoch
-        write_epoch_record(cfg, runtime, result)
-        report = _validate(state, cfg, manifest, spec, runtime, val)
-        if report is not None:
-            check_skipped(report.skipped, cfg.max_corrupt, f"epoch {result.epoch}, validation on {val}")
-        row = _history_row(result, report, gather(runtime, (result.loss, len(result.skipped))))
-        history.append(row)
-        if runtime.is_main:
-            row["best"] = save_checkpoints(
-                state, cfg, spec, manifest.scheme, report.loss if report else result.loss, prediction
-            )
-            with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(finite_json(row), sort_keys=True, allow_nan=False) + "\n")
-            echo(epoch_line(row))
-        val_text = f", val loss {report.loss:.5f}, NME {report.overall.nme:.4f}" if report else ""
-        log.info(
-            "epoch %d: %d steps, train loss %.5f%s", result.epoch, result.steps, row["train_loss"], val_text
-        )
+        history.append(_epoch(state, run))
         barrier(runtime)
     return history
+
+
+def _epoch(state: State, run: _Run) -> dict[str, Any]:
+    """Train one epoch, validate, and (rank 0) save the checkpoints and the history row."""
+    cfg, runtime = run.cfg, run.runtime
+    result = train_epoch(state, cfg, run.manifest, run.spec, runtime)
+    state.epoch = result.epoch
+    write_epoch_record(cfg, runtime, result)
+    report = _validate(state, cfg, run.manifest, run.spec, runtime, run.val)
+    if report is not None:
+        check_skipped(report.skipped, cfg.max_corrupt, f"epoch {result.epoch}, validation on {run.val}")
+    row = _history_row(result, report, gather(runtime, (result.loss, len(result.skipped))))
+    if runtime.is_main:
+        loss = report.loss if report else result.loss
+        row["best"] = save_checkpoints(state, cfg, run.spec, run.manifest.scheme, loss, run.prediction)
+        with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(finite_json(row), sort_keys=True, allow_nan=False) + "\n")
+        run.echo(epoch_line(row))
+    log.info("epoch %d: %s", result.epoch, epoch_line(row).removeprefix(f"epoch {result.epoch:3d}").strip())
+    return row
 
 
 def _prediction(manifest: BuiltDataset, cfg: TrainConfig, spec: ModelSpec) -> dict[str, Any] | None:
