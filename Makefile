@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TORCH_INDEX ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck pytest bench clean docs docs-outputs docs-check
+.PHONY: demo test lint typecheck pytest bench clean docs docs-outputs docs-check images test-cluster
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,13 @@ docs-outputs: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
+# Container images (podman, or docker with a daemon) and the containerised cluster test: docs/cluster.md.
+images: $(STAMP)
+	TORCH_INDEX='$(TORCH_INDEX)' bash scripts/containers/images.sh
+
+test-cluster: $(STAMP)
+	bash scripts/containers/test-cluster.sh
+
 demo: $(STAMP)
 	bash scripts/demo.sh
 
@@ -48,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info pipeline/*.egg-info demo-out
+	rm -rf $(VENV) build *.egg-info pipeline/*.egg-info demo-out .containers

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Role of the container: `master`, `worker SPARK_MASTER_URL`, or any command (e.g. spark-submit ...).
+# Role of the container: `master`, `worker SPARK_MASTER_URL`, `health` (the image's HEALTHCHECK:
+# the running master or worker answers on its port), or any command (e.g. spark-submit ...).
 set -euo pipefail
 role="${1:-master}"
 case "$role" in
@@ -13,6 +14,20 @@ case "$role" in
       --cores "${SPARK_WORKER_CORES:-2}" --memory "${SPARK_WORKER_MEMORY:-2g}" \
       --webui-port "${SPARK_WORKER_WEBUI_PORT:-8081}" \
       "${2:-spark://master:7077}"
+    ;;
+  health)
+    if pgrep -f deploy.master.Master >/dev/null; then port="${SPARK_MASTER_PORT:-7077}"
+    elif pgrep -f deploy.worker.Worker >/dev/null; then port="${SPARK_WORKER_WEBUI_PORT:-8081}"
+    else exit 0
+    fi
+    exec python -c 'import socket, sys
+for host in ("127.0.0.1", socket.gethostname()):
+    try:
+        socket.create_connection((host, int(sys.argv[1])), 2).close()
+        sys.exit(0)
+    except OSError:
+        pass
+sys.exit(1)' "$port"
     ;;
   *)
     exec "$@"
