@@ -22,8 +22,10 @@ _install_podman() {
         exit 2
     fi
     echo "containers: installing podman from Debian's packages" >&2
-    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q \
-        podman runc debootstrap fuse-overlayfs slirp4netns uidmap >/dev/null
+    local packages=(podman runc debootstrap fuse-overlayfs slirp4netns uidmap)
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 600 apt-get install -y -q "${packages[@]}" >/dev/null 2>&1 \
+        || { timeout 600 apt-get update -q >/dev/null && timeout 600 apt-get install -y -q "${packages[@]}" >/dev/null; }
 }
 
 _configure_podman() {

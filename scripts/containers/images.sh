@@ -33,7 +33,7 @@ make_stand_in() {
         work="$(mktemp -d "$STATE/debootstrap.XXXXXX")"
         timeout 900 debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$work/root" "$(mirror)" \
             >"$STATE/debootstrap.log" 2>&1 || { tail -n 20 "$STATE/debootstrap.log" >&2; exit 1; }
-        tar -C "$work/root" -c . | engine_run 300 import - "$base" >/dev/null
+        tar -C "$work/root" -c . | engine_run 300 import - "$base" >/dev/null 2>&1
         rm -rf "$work"
     fi
     printf 'FROM %s\nRUN python3 -m venv /usr/local && /usr/local/bin/python -m pip --version\n' "$base" \
