@@ -3,7 +3,6 @@ exact batch counts, /1 and /2 samples, clear errors."""
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from flmprep.data import DataError, RawSample, Segment, open_dataset, read_segment
 from flmprep.data.decode import shuffled
 from flmprep.data.loader import LandmarkDataset, make_loader
+from tests.helpers import golden
 from tests.helpers import shards as legacy
 from tests.helpers.train_shards import write_dataset
 
@@ -95,11 +95,7 @@ def _corrupt_json(root: Path, count: int) -> list[str]:
     names = sorted(n for n in members if n.endswith(".json"))[:count]
     for name in names:
         members[name] = json.dumps({"schema": "other/9"}).encode()
-    with tarfile.open(path, "w") as tar:
-        for name in sorted(members):
-            info = tarfile.TarInfo(name)
-            info.size = len(members[name])
-            tar.addfile(info, io.BytesIO(members[name]))
+    golden.write_shard(path, sorted(members.items()))
     return [n.removesuffix(".json") for n in names]
 
 

@@ -10,7 +10,6 @@ of ``rejects.jsonl``; training runs recount the skipped samples against the ones
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -23,6 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from flmprep.cli import main
+from tests.helpers import golden
 from tests.helpers.build_data import corrupt, image_path, write_celeba
 from tests.helpers.train_shards import write_dataset
 
@@ -50,11 +50,7 @@ def _members(path: Path) -> dict[str, bytes]:
 
 
 def _rewrite(path: Path, members: dict[str, bytes]) -> None:
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in sorted(members):
-            info = tarfile.TarInfo(name)
-            info.size = len(members[name])
-            tar.addfile(info, io.BytesIO(members[name]))
+    golden.write_shard(path, sorted(members.items()))
 
 
 Break = Callable[[Path], list[str]]  # (built dataset root) -> keys of the samples it corrupted

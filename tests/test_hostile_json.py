@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from flmprep.cli.inspect_cmd import inspect_cmd
 from flmprep.cli.verify_cmd import verify
-from flmprep.jsonio import MAX_DEPTH, parse_json
+from flmprep.jsonio import MAX_DEPTH, finite_json, parse_json
 from tests.helpers.golden import write_shard
 from tests.helpers.shards import sample_doc, sample_members, write_dataset
 
@@ -70,3 +70,9 @@ def test_a_manifest_of_the_wrong_shape_is_reported(out: Path) -> None:
     (out / "manifest.json").write_text(json.dumps(doc))
     code, text = _invoke(verify, str(out))
     assert code == 1 and "manifest.json: /rejects: expected" in text
+
+
+def test_finite_json_turns_every_non_finite_float_into_null() -> None:
+    doc = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -float("inf")}], "d": (2, "x"), "e": 0.25}
+    assert json.dumps(finite_json(doc), allow_nan=False) == (
+        '{"a": null, "b": [1.5, null, {"c": null}], "d": [2, "x"], "e": 0.25}')

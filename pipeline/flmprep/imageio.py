@@ -291,8 +291,6 @@ def _read_bytes(path: str | Path, limit: int | None = None) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ImageError("missing_image", "expected an image file, found nothing", str(path)) from None
-    except IsADirectoryError:
-        raise ImageError("missing_image", "expected an image file, found a directory", str(path)) from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)

@@ -4,6 +4,7 @@ every JSON document it reads back (manifests, sidecars, samples, reject lists, s
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,14 @@ def _explain(exc: orjson.JSONDecodeError, data: bytes | str) -> str:
 def write_json(path: Path, doc: Any) -> None:
     """Write ``doc`` as a canonical JSON file, atomically."""
     write_atomic(path, canonical_line(doc))
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    return value

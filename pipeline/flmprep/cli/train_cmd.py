@@ -11,6 +11,7 @@ import click
 
 from flmprep.cli.errors import EXIT_PROBLEMS, GuardedCommand
 from flmprep.cli.evaluate_sources import evaluate_from_sources, source_options
+from flmprep.jsonio import finite_json
 from flmprep.train.config import TrainConfig, explicit_options, from_options, options, train_options
 
 
@@ -89,7 +90,6 @@ def evaluate(
         return
     if data is None:
         raise click.UsageError("expected --data (built shards) or --dataset and --root (source images)")
-    from flmprep.train.loop import finite_json
     from flmprep.train.predict import evaluate_checkpoint
     from flmprep.train.runtime import start, stop
 

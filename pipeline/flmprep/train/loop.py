@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from flmprep.data import BuiltDataset, first_sample, open_dataset
 from flmprep.data.loader import LandmarkDataset, make_loader
+from flmprep.jsonio import finite_json
 from flmprep.train import checkpoint
 from flmprep.train.config import TrainConfig
 from flmprep.train.errors import TrainError
@@ -306,7 +307,7 @@ def _epoch(state: State, run: _Run) -> dict[str, Any]:
         with (cfg.output / "history.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(finite_json(row), sort_keys=True, allow_nan=False) + "\n")
         run.echo(epoch_line(row))
-    log.info("epoch %d: %s", result.epoch, epoch_line(row).removeprefix(f"epoch {result.epoch:3d}").strip())
+    log.info("%s", epoch_line(row))
     return row
 
 
@@ -351,17 +352,6 @@ def _history_row(
     if report is not None:
         row["val"] = report.to_json()
     return row
-
-
-def finite_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_json(v) for v in value]
-    return value
 
 
 def progress(batches: Iterable[T], total: int, epoch: int, runtime: Runtime) -> Iterable[T]:
