@@ -8,16 +8,17 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: demo test lint typecheck pytest bench clean docs docs-outputs docs-check images test-cluster
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml jobs/spark-conf/log4j2.properties jobs/spark-conf/spark-defaults.conf
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, so the [train] extra keeps it: the CPU build where pip's configured index has it
 	# (this project's machines); elsewhere name an index: make TORCH_INDEX=https://download.pytorch.org/whl/cpu
 	$(BIN)/pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet -e '.[train,dev]'
-	# Spark's own log at WARN for every spark-submit of this environment (SPARK_CONF_DIR overrides it)
+	# Spark's log at WARN and the driver's JVM options (jobs/spark-conf) for every spark-submit of
+	# this environment (SPARK_CONF_DIR overrides them)
 	conf="$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/conf"; \
-	    mkdir -p "$$conf" && cp jobs/spark-conf/log4j2.properties "$$conf/"
+	    mkdir -p "$$conf" && cp jobs/spark-conf/log4j2.properties jobs/spark-conf/spark-defaults.conf "$$conf/"
 	# LitData and MDS readers for the export tests, without their declared dependencies: both pull
 	# torchvision (mosaicml-streaming a CUDA torch too), whose PyPI wheel cannot load against the
 	# CPU torch and then breaks every package that probes it. What they import is in [dev].

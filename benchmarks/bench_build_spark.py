@@ -3,8 +3,10 @@
 Printed beside 2× the single-core bare kernel measured in the same run (decode each source once,
 20 × (crop matrix, warp to 96×96, JPEG q95 encode), tar write), their ratio (target ≥ 0.8), and
 the share of the wall time spent before the Spark context was up (JVM start-up). To tell the
-engine's cost from the library's, it also prints `build_shard` on one core in this process and
-the rate of the Spark shard stage alone (from the driver's log).
+engine's cost from the library's, it also prints `build_shard` on one core in this process, the
+rate of the Spark shard stage alone and the core-seconds its shard tasks took (from the driver's
+log), and the fixed cost of the job (the same spark-submit on 3 images) with the best ratio that
+fixed cost leaves at this size.
 
 Run: `.venv/bin/python benchmarks/bench_build_spark.py [--n 6250]` (the default 25,000 images take
 about 2 minutes to synthesize once, then the run about 1.5 minutes on 2 cores; the synthetic dataset is
@@ -48,6 +50,7 @@ class SparkRun:
     wall: float
     stages: dict[str, float]
     samples: int
+    building: float
 
     @property
     def rate(self) -> float:
@@ -103,7 +106,9 @@ def spark_build(data: Path, out: Path, master: str, log: Path) -> SparkRun:
         subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
     wall = time.time() - t0
     samples = json.loads((out / "manifest.json").read_bytes())["totals"]["samples"]
-    return SparkRun(wall, stages_of(log.read_text("utf-8", "replace"), log), int(samples))
+    text = log.read_text("utf-8", "replace")
+    building = re.search(r"\(building (\d+\.\d+) core-s\)", text)
+    return SparkRun(wall, stages_of(text, log), int(samples), float(building[1]) if building else 0.0)
 
 
 STAGE_NAMES = {"start-up": "startup", "reading annotations alongside": "read", "probe": "probe",
@@ -148,6 +153,8 @@ def main() -> None:
     kernel = bare_kernel(data, args.kernel_images)
     library = library_rate(data, args.work)
     run = spark_build(data, args.work / "out", args.master, args.work / "spark.log")
+    tiny_data = synth(args.work / "celeba-3", 3)
+    tiny = spark_build(tiny_data, args.work / "out-3", args.master, args.work / "spark-3.log")
     kernel_after = bare_kernel(data, args.kernel_images)
     two_cores = 2 * (kernel + kernel_after) / 2
     print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before / {os.getloadavg()[0]:.1f} after; "
@@ -161,14 +168,20 @@ def main() -> None:
     st = run.stages
     print(f"spark-submit + Python start-up: {run.before_python:.1f} s = "
           f"{100 * run.before_python / run.wall:.0f} % of the wall (JVM launch, imports, exit)")
-    print(f"Spark context start-up:         {st['startup']:.1f} s (annotations read alongside in "
+    print(f"context + Python workers up:    {st['startup']:.1f} s (annotations read alongside in "
           f"{st['read']:.1f} s)")
     print(f"probe + plan after start-up:    {st['probe'] + st['plan']:.1f} s")
     stage = run.samples / st["shards"]
     print(f"shard stage:                    {st['shards']:.1f} s, {stage:,.0f} samples/s = "
           f"{stage / (2 * library):.2f} × 2 × in-process build_shard (target ≥ 0.9), "
           f"{stage / two_cores:.2f} × 2 × kernel")
+    busy = run.building / (2 * st["shards"])
+    print(f"  of which building shards:     {run.building:.1f} core-s = {busy:.0%} of 2 cores × the stage "
+          f"(the rest: Spark's task overhead and tail)")
     print(f"shutdown + finalize:            {st['shutdown']:.1f} + {st['finalize']:.1f} s")
+    bound = run.samples / (tiny.wall + run.samples / two_cores) / two_cores
+    print(f"fixed cost:                     {tiny.wall:.1f} s (the same job on 3 images); with it, a shard "
+          f"stage at 2 × kernel gives at most {bound:.2f} at this size")
     print(f"build_shard, 1 core, in-process: {library:,.0f} samples/s = "
           f"{library / kernel:.2f} × the bare kernel")
 

@@ -21,7 +21,7 @@ COPY jobs ./jobs
 RUN pip install --no-cache-dir -c constraints.txt . \
  && python -c "import flmprep, pyspark; print(flmprep.__version__, pyspark.__version__)" \
  && conf="$(python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/conf" \
- && mkdir -p "$conf" && cp jobs/spark-conf/log4j2.properties "$conf/"
+ && mkdir -p "$conf" && cp jobs/spark-conf/log4j2.properties jobs/spark-conf/spark-defaults.conf "$conf/"
 
 ENV JAVA_HOME=/opt/java \
     SPARK_HOME=/usr/local/lib/python3.11/site-packages/pyspark \

@@ -14,12 +14,14 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import click
 from py4j.java_gateway import JavaGateway
+from py4j.protocol import Py4JError
 from pyspark import SparkConf, SparkContext
 from pyspark.accumulators import Accumulator
 from pyspark.java_gateway import launch_gateway
@@ -33,8 +35,6 @@ log = logging.getLogger("flmprep.jobs.build_shards")
 
 #: Default --shards-per-task.
 SHARDS_PER_TASK = 8
-#: Local mode probes up to this many records in the driver, while the Spark context starts.
-DRIVER_PROBE_MAX = 50_000
 
 
 def parse_spark_conf(pairs: Sequence[str]) -> list[tuple[str, str]]:
@@ -73,11 +73,23 @@ def master_of(conf: SparkConf, gateway: JavaGateway) -> str:
 
 def spark_context(conf: SparkConf, gateway: JavaGateway) -> SparkContext:
     """Start the context on `gateway` (the JVM side: a second or two)."""
+    began = time.perf_counter()
     sc = SparkContext(conf=conf, gateway=gateway)
     if not sc.getConf().contains("spark.log.level"):  # set by neither spark-submit nor --spark-conf
         sc.setLogLevel("WARN")
-    log.info("Spark context up: master %s, default parallelism %d", sc.master, sc.defaultParallelism)
+    log.info("Spark context up in %.2f s: master %s, default parallelism %d", time.perf_counter() - began,
+             sc.master, sc.defaultParallelism)
     return sc
+
+
+def warm_workers(sc: SparkContext) -> None:
+    """Run one tiny task per core, so that the JVM's first-job costs are paid, and the Python
+    workers are started, tuned and have imported the builder, before the first shard task (Spark
+    reuses them). Part of start-up, which overlaps reading the annotations."""
+    sc.setJobDescription("start the Python workers")
+    began = time.perf_counter()
+    pids = sc.parallelize(range(sc.defaultParallelism), sc.defaultParallelism).map(worker.warm).collect()
+    log.info("Python workers up in %.2f s: %d processes", time.perf_counter() - began, len(set(pids)))
 
 
 @dataclass(frozen=True)
@@ -139,9 +151,9 @@ class ProgressThread(threading.Thread):
 
 class SparkEngine:
     """The Spark engine of the build driver. `start` launches spark-submit's JVM (its
-    spark.master is then known), then the context; in local mode with at most DRIVER_PROBE_MAX
-    records the driver probes them itself while the context starts (cheaper than a first Spark
-    job); otherwise probing is a Spark job."""
+    spark.master is then known), then the context and the Python workers. In local mode the driver
+    probes records meanwhile (the executors see its files), and a Spark job probes the rest; on a
+    cluster, probing is a Spark job."""
 
     def __init__(self, conf: SparkConf, shards_per_task: int = SHARDS_PER_TASK) -> None:
         self.conf, self.shards_per_task = conf, shards_per_task
@@ -160,11 +172,20 @@ class SparkEngine:
         finally:
             self._master_known.set()
         self._sc = spark_context(self.conf, gateway)
+        warm_workers(self._sc)
 
     def stop(self) -> None:
-        if self._sc is not None:
-            self._sc.stop()  # every task attempt ends with its executor: nothing writes into OUT after
-            self._sc = None
+        """Stop the JVM side (every task attempt ends with its executor: nothing writes into OUT
+        after this returns). The rest of `SparkContext.stop` only shuts PySpark's accumulator
+        server, whose handler polls its flag once a second; it finishes in a daemon thread."""
+        if self._sc is None:
+            return
+        sc, self._sc = self._sc, None
+        try:
+            sc._jsc.stop()
+        except Py4JError as exc:  # the JVM is gone already (crashed or killed)
+            log.warning("Spark's JVM did not stop cleanly: %s", str(exc).splitlines()[0])
+        threading.Thread(target=sc.stop, name="flmprep-spark-stop", daemon=True).start()
 
     @property
     def sc(self) -> SparkContext:
@@ -174,10 +195,9 @@ class SparkEngine:
 
     def probes_in_driver(self, records: int) -> bool:
         self._master_known.wait()
-        if self.local and records <= DRIVER_PROBE_MAX:
-            log.info("probing %d records in the driver (local mode)", records)
-            return True
-        return False
+        if self.local:
+            log.info("probing %d records in the driver while Spark starts (local mode)", records)
+        return bool(self.local)
 
     def map_probes(self, tasks: Sequence[plan.ProbeTask]) -> list[list[plan.ProbeResult]]:
         log.info("probing %d records in %d Spark tasks", sum(len(t.records) for t in tasks), len(tasks))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -145,3 +148,75 @@ def test_finalize_removes_what_killed_attempts_left(data: Path, tmp_path: Path) 
     finalize.finalize(cfg, the_plan)
     assert not stale.exists()
     assert _tree(out) == clean
+
+
+def test_stages_count_the_seconds_spent_building_shards(data: Path, tmp_path: Path) -> None:
+    """`Stages.building` sums the shard tasks' own seconds: more than nothing, at most the shard
+    stage's wall time on every worker, and nothing when --resume finds every shard done."""
+    from flmprep.builder import config
+    from flmprep.builder.local import run_local
+
+    options = {"dataset": "celeba", "root": str(data), "out": str(tmp_path / "out"), "crops": 3,
+               "samples_per_shard": 4}
+    run = run_local(config.from_options(**options), 2, show_progress=False)
+    assert run.built == 11
+    assert 0 < run.stages.building <= 2 * run.stages.shards
+    assert f"(building {run.stages.building:.2f} core-s)" in str(run.stages)
+    again = run_local(config.from_options(**options, resume=True), 2, show_progress=False)
+    assert again.built == 0 and again.stages.building == 0
+
+
+def test_the_driver_probes_until_the_engine_is_up_and_the_engine_probes_the_rest(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With an engine that lets the driver probe (Spark in local mode), the driver's thread probes
+    task by task while the engine starts; here the engine is up after the driver's second task,
+    so it probes the 18 others, and the output is byte-identical to the pool's own."""
+    from flmprep.builder import config, driver
+    from flmprep.builder import plan as planner
+    from flmprep.builder.local import LocalEngine, run_local
+
+    second_task, engine_up = threading.Event(), threading.Event()
+    original = planner.run_probe
+
+    def probe(task: planner.ProbeTask) -> list[planner.ProbeResult]:
+        result = original(task)
+        if task.index == 1:  # the driver's second task: hold it until the engine is up
+            second_task.set()
+            assert engine_up.wait(60)
+        return result
+
+    class Reader(driver._Reader):
+        def collect(self) -> tuple[list[planner.ProbeTask], list[list[planner.ProbeResult]]]:
+            self._engine_up.set()
+            engine_up.set()
+            return super().collect()
+
+    class SlowStart(LocalEngine):
+        mapped: tuple[int, ...] = ()
+
+        def start(self) -> None:
+            super().start()
+            assert second_task.wait(60)
+
+        def probes_in_driver(self, records: int) -> bool:
+            return True
+
+        def map_probes(self, tasks: Sequence[planner.ProbeTask]) -> list[list[planner.ProbeResult]]:
+            self.mapped = tuple(t.index for t in tasks)
+            monkeypatch.undo()  # the pool pickles run_probe by name
+            return super().map_probes(tasks)
+
+    def cfg(out: str) -> config.BuildConfig:
+        return config.from_options(dataset="celeba", root=str(data), out=str(tmp_path / out), crops=3,
+                                   samples_per_shard=4, probe_chunk=1)
+
+    monkeypatch.setattr(planner, "run_probe", probe)
+    monkeypatch.setattr(driver, "_Reader", Reader)
+    engine = SlowStart(2)
+    with caplog.at_level(logging.INFO, logger="flmprep.builder.driver"):
+        driver.run_build(cfg("hybrid"), engine, show_progress=False)
+    assert engine.mapped == tuple(range(2, 20))
+    assert "probed 2 of 20 records in the driver while a pool of 2 processes started" in caplog.text
+    run_local(cfg("pool"), 2, show_progress=False)
+    assert _tree(tmp_path / "hybrid") == _tree(tmp_path / "pool")

@@ -58,3 +58,17 @@ def test_malloc_thresholds_stop_page_faults_on_repeated_large_buffers() -> None:
         runs[mode] = int(result.stdout.strip())
     # default: ~1,750 faults every iteration (both buffers); tuned: the first ones only
     assert runs["default"] > 100 * 500 and runs["tuned"] * 20 < runs["default"], runs
+
+
+def test_warm_tunes_the_process_and_imports_the_shard_builder() -> None:
+    """An engine's start-up task: afterwards the worker has one OpenCV thread and the builder loaded."""
+    out = _run("""
+        import os, sys
+        import cv2
+        cv2.setNumThreads(4)
+        from flmprep.builder import worker
+        assert "flmprep.builder.shard" not in sys.modules
+        pid = worker.warm(0)
+        print(pid == os.getpid(), cv2.getNumThreads(), "flmprep.builder.shard" in sys.modules)
+    """)
+    assert out == "True 1 True"

@@ -102,8 +102,14 @@ def reference(work: Path, dataset: Path) -> dict[str, bytes]:
     n = total_shards(files)
     assert n > 8
     assert f"building {n} of {n} shards on local[2]" in log
-    assert "records in the driver (local mode)" in log and "Spark tasks\n" not in log.split("building")[0]
+    # the driver probed every record while Spark started: no probe job
+    assert re.search(r"probed (\d+) of \1 records in the driver while local\[2\] started", log), log
+    assert "Spark tasks\n" not in log.split("building")[0]
     assert f"building {n} shards in {2 * -(-n // 16)} Spark tasks" in log  # groups of up to 8, even
+    # both Python workers started before the first shard task; the stop left nothing behind
+    assert re.search(r"Python workers up in \d+\.\d+ s: 2 processes", log.split("building")[0]), log
+    assert re.search(r"shards \d+\.\d+ s \(building \d+\.\d+ core-s\)", log), log
+    assert "Traceback" not in log and "Exception" not in log, log[-4000:]
     return files
 
 
@@ -274,3 +280,26 @@ def test_hostile_records_under_spark_are_rejects_and_nothing_is_lost(work: Path,
             assert all(b"SECRET-BYTES" not in tar.extractfile(m).read() for m in members)  # type: ignore[union-attr]
     assert written + len(rejects) == 40  # every record: a written face or a reject
     assert "secret" not in (out / "rejects.jsonl").read_text()
+
+
+def test_the_shipped_spark_conf_sets_the_drivers_jvm_options_and_log_level(work: Path) -> None:
+    """spark-submit with SPARK_CONF_DIR=jobs/spark-conf (what `make` and the Spark image install):
+    the driver JVM runs with spark-defaults.conf's extraJavaOptions and Spark logs no INFO lines."""
+    conf_dir = Path(JOB).parent / "spark-conf"
+    lines = (conf_dir / "spark-defaults.conf").read_text().splitlines()
+    defaults = dict(line.split(None, 1) for line in lines if line.strip() and not line.startswith("#"))
+    wanted = defaults["spark.driver.extraJavaOptions"].split()
+    script = work / "jvm_args.py"
+    script.write_text("from pyspark import SparkContext\n"
+                      "sc = SparkContext()\n"
+                      "bean = sc._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()\n"
+                      "print('JVM', ' '.join(bean.getInputArguments()))\n"
+                      "sc.stop()\n")
+    env = spark_env(work / "shipped", {"SPARK_CONF_DIR": str(conf_dir)})
+    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--conf",
+           "spark.ui.enabled=false", str(script)]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    args = next(line for line in result.stdout.splitlines() if line.startswith("JVM ")).split()[1:]
+    assert wanted and all(flag in args for flag in wanted), (wanted, args)
+    assert " INFO " not in result.stderr, result.stderr[-3000:]

@@ -6,8 +6,9 @@ header of each image) and shard tasks (``shard.run_shard_task``). The local proc
 (``builder.local``) and Spark (``jobs/build_shards.py``) are the two engines, so both run the
 same plan and write the same bytes.
 
-While the engine starts (a Spark context takes seconds), a driver thread reads the annotations
-and, where the engine says so (Spark in local mode, small datasets), probes them too.
+While the engine starts (a Spark context and its Python workers take seconds), a driver thread
+reads the annotations and, where the engine says so (Spark in local mode), probes them too, until
+the engine is up; the engine probes whatever is left.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 class Engine(Protocol):
     """What runs a build's tasks. ``map_shards`` updates ``progress`` as shards finish and may
     stop early after a ``ShardFailure``; results may come back in any order. ``name`` says where
-    the tasks run, for the log ("local[2]", "a pool of 2 processes"). Engines log where they probe."""
+    the tasks run, for the log ("local[2]", "a pool of 2 processes"). ``probes_in_driver``: whether
+    the driver may probe while the engine starts (it sees the same files as the workers, and has
+    spare time). Engines log where they probe."""
 
     @property
     def name(self) -> str: ...
@@ -52,20 +55,24 @@ class Engine(Protocol):
 
 @dataclass
 class Stages:
-    """Wall seconds of each stage of one build (reading overlaps the engine's start-up)."""
+    """Wall seconds of each stage of one build (reading overlaps the engine's start-up), and the
+    seconds the shard tasks of this run took, summed (`building`: against `shards` × workers, what
+    the engine spent around them)."""
 
     startup: float = 0.0
     read: float = 0.0
     probe: float = 0.0
     plan: float = 0.0
     shards: float = 0.0
+    building: float = 0.0
     shutdown: float = 0.0
     finalize: float = 0.0
 
     def __str__(self) -> str:
-        return (f"start-up {self.startup:.2f} s (reading annotations alongside {self.read:.2f} s), probe "
-                f"{self.probe:.2f} s, plan {self.plan:.2f} s, shards {self.shards:.2f} s, shutdown "
-                f"{self.shutdown:.2f} s, finalize {self.finalize:.2f} s")
+        return (f"start-up {self.startup:.2f} s (reading annotations alongside {self.read:.2f} s), "
+                f"probe {self.probe:.2f} s, plan {self.plan:.2f} s, shards {self.shards:.2f} s "
+                f"(building {self.building:.2f} core-s), shutdown {self.shutdown:.2f} s, "
+                f"finalize {self.finalize:.2f} s")
 
 
 @dataclass(frozen=True)
@@ -79,28 +86,35 @@ class BuildRun:
 
 
 class _Reader(threading.Thread):
-    """Reads the annotations into probe tasks, and probes them when the engine asks for it."""
+    """Reads the annotations into probe tasks and, where the engine asks for it, probes them one
+    task after the other until the engine is up (``collect``); the engine probes the rest."""
 
     def __init__(self, cfg: BuildConfig, engine: Engine) -> None:
         super().__init__(name="flmprep-read", daemon=True)
         self.cfg, self.engine = cfg, engine
         self.tasks: list[planner.ProbeTask] = []
-        self.results: list[list[planner.ProbeResult]] | None = None
+        self.results: list[list[planner.ProbeResult]] = []
         self.error: BaseException | None = None
         self.seconds = 0.0
+        self._engine_up = threading.Event()
 
     def run(self) -> None:
         began = time.perf_counter()
         try:
             self.tasks = planner.probe_tasks(self.cfg)
-            records = sum(len(t.records) for t in self.tasks)
-            if self.engine.probes_in_driver(records):
-                self.results = [planner.run_probe(t) for t in self.tasks]
+            if self.engine.probes_in_driver(sum(len(t.records) for t in self.tasks)):
+                for task in self.tasks:
+                    if self._engine_up.is_set():
+                        break
+                    self.results.append(planner.run_probe(task))
         except BaseException as exc:  # re-raised by `collect` in the driver's thread
             self.error = exc
         self.seconds = time.perf_counter() - began
 
-    def collect(self) -> tuple[list[planner.ProbeTask], list[list[planner.ProbeResult]] | None]:
+    def collect(self) -> tuple[list[planner.ProbeTask], list[list[planner.ProbeResult]]]:
+        """Once the engine is up: every probe task, and the results of the first ones, those the
+        driver probed meanwhile (after the task in hand, it stops)."""
+        self._engine_up.set()
         self.join()
         if self.error is not None:
             raise self.error
@@ -120,8 +134,11 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
     tasks, results = reader.collect()
     stages.read = reader.seconds
     began = time.perf_counter()
-    if results is None:
-        results = engine.map_probes(tasks)
+    if results:
+        log.info("probed %d of %d records in the driver while %s started", sum(len(r) for r in results),
+                 sum(len(t.records) + len(t.read_rejects) for t in tasks), engine.name)
+    if len(results) < len(tasks):
+        results = results + engine.map_probes(tasks[len(results):])
     stages.probe, began = time.perf_counter() - began, time.perf_counter()
     counts = tasks[0].read_counts if tasks else ()
     the_plan = planner.make_plan(sizing.resolve(cfg, results), results, counts)
@@ -136,6 +153,7 @@ def _plan_and_build(cfg: BuildConfig, engine: Engine, reader: _Reader, stages: S
     finally:
         progress.close()
     stages.shards = time.perf_counter() - began
+    stages.building = sum(r.seconds for r in built)
     log.info("built %d shards: %d samples, %d rejected records", len(built),
              sum(r.samples for r in built), sum(len(r.rejects) for r in built))
     return the_plan, built, progress

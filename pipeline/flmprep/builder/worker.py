@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -48,3 +49,12 @@ def tune_process() -> None:
     if not _tune_malloc():
         log.debug("no glibc mallopt here: malloc thresholds left as they are")
     _done = True
+
+
+def warm(_: object) -> int:
+    """A start-up task for an engine's worker process: tune it and import the shard builder;
+    returns the process id."""
+    tune_process()
+    from flmprep.builder import shard  # noqa: F401  (what every shard task needs)
+
+    return os.getpid()

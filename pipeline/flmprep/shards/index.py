@@ -44,10 +44,11 @@ def dali_index(members: Iterable[IndexedMember]) -> bytes:
         if " " in m.name or "\n" in m.name:
             raise ValueError(f"tar member {m.name!r}: expected a name without spaces (the index "
                              "separates fields by spaces)")
-        if m.key != last:
+        key, ext = split_name(m.name)
+        if key != last:
             lines.append([])
-            last = m.key
-        lines[-1] += [m.ext, str(m.offset), str(m.size), m.name]
+            last = key
+        lines[-1] += [ext, str(m.offset), str(m.size), m.name]
     head = f"{INDEX_VERSION} {len(lines)}\n"
     return (head + "".join(" ".join(line) + "\n" for line in lines)).encode()
 
