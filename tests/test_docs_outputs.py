@@ -76,14 +76,14 @@ def test_progress_redraws_rates_durations_and_paths_are_normalised(docs: ModuleT
         "build:  17%|█▋        | 1/6 [00:01<00:08,  1.71s/shard, 1,896 samples/s, 0 rejects]"
         "build: 100%|██████████| 6/6 [00:01<00:00,  3.51shard/s, 1,896 samples/s, 0 rejects]\n"
         f"INFO job: wrote {tmp_path}/out/manifest.json\n"
-        "INFO job: stages: start-up 1.26 s, shards 0.71 s\n"
+        "INFO job: stages: start-up 1.26 s, shards 0.71 s (building 1.30 core-s)\n"
         "6 shards built this run with 2 workers, 2,589 samples/s   \n"
     )
     assert docs.normalise(raw, tmp_path).split("\n") == [
         "INFO job: started",
         "build: 100%|██████████| 6/6 [00:00<00:00, … shard/s, … samples/s, 0 rejects]",
         "INFO job: wrote out/manifest.json",
-        "INFO job: stages: start-up … s, shards … s",
+        "INFO job: stages: start-up … s, shards … s (building … core-s)",
         "6 shards built this run with 2 workers, … samples/s",
     ]
 
