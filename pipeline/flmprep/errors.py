@@ -24,8 +24,8 @@ class AnnotationError(FlmprepError):
     """A malformed annotation: names the file, the line (or XML element), what was expected and found.
 
     ``reason`` is the stable reject code used when the build runs with ``--on-error skip``.
-    The message quotes the path, the place and the found value through ``quoted``: one line,
-    bounded, whatever the input held.
+    The message quotes the path, the place, what was expected (which may name a value from the
+    input) and the found value through ``quoted``: one line, bounded, whatever the input held.
     """
 
     def __init__(
@@ -45,7 +45,8 @@ class AnnotationError(FlmprepError):
         self.key = key
         loc = f"line {where}" if isinstance(where, int) else quoted(str(where), 2 * QUOTE_LIMIT)
         path_text = quoted(self.path, 4 * QUOTE_LIMIT)
-        super().__init__(f"{path_text}: {loc}: expected {expected}, found {quoted(found)}")
+        wanted = quoted(expected, 2 * QUOTE_LIMIT)
+        super().__init__(f"{path_text}: {loc}: expected {wanted}, found {quoted(found)}")
 
     def __reduce__(self) -> tuple[type[AnnotationError], tuple[str, int | str, str, str, str, str]]:
         """Pickle by constructor arguments, so the error crosses process and Spark boundaries."""
