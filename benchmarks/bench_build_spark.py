@@ -50,7 +50,6 @@ class SparkRun:
     wall: float
     stages: dict[str, float]
     samples: int
-    building: float
 
     @property
     def rate(self) -> float:
@@ -58,7 +57,7 @@ class SparkRun:
 
     @property
     def before_python(self) -> float:
-        return self.wall - sum(v for k, v in self.stages.items() if k != "read")
+        return self.wall - sum(v for k, v in self.stages.items() if k not in ALONGSIDE)
 
 
 def synth(data: Path, n: int) -> Path:
@@ -106,21 +105,23 @@ def spark_build(data: Path, out: Path, master: str, log: Path) -> SparkRun:
         subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, check=True)
     wall = time.time() - t0
     samples = json.loads((out / "manifest.json").read_bytes())["totals"]["samples"]
-    text = log.read_text("utf-8", "replace")
-    building = re.search(r"\(building (\d+\.\d+) core-s\)", text)
-    return SparkRun(wall, stages_of(text, log), int(samples), float(building[1]) if building else 0.0)
+    return SparkRun(wall, stages_of(log.read_text("utf-8", "replace"), log), int(samples))
 
 
 STAGE_NAMES = {"start-up": "startup", "reading annotations alongside": "read", "probe": "probe",
-               "plan": "plan", "shards": "shards", "shutdown": "shutdown", "finalize": "finalize"}
+               "plan": "plan", "shards": "shards", "building": "building", "shutdown": "shutdown",
+               "finalize": "finalize"}
+#: Figures of the stages line that overlap the others' wall time (not stages of their own).
+ALONGSIDE = ("read", "building")
 
 
 def stages_of(text: str, log: Path) -> dict[str, float]:
-    """The driver's stage seconds from its "stages: start-up 1.23 s (...), probe ..." line."""
+    """The driver's stage seconds from its "stages: start-up 1.23 s (...), probe ..." line, and the
+    core-seconds of its shard tasks ("building")."""
     line = next((ln for ln in text.splitlines() if "flmprep.builder.driver: stages:" in ln), None)
     if line is None:
         raise RuntimeError(f"{log}: expected the driver's 'stages:' log line, found none")
-    found = dict(re.findall(r"([a-z][a-z -]*?) (\d+\.\d+) s", line.split("stages:", 1)[1]))
+    found = dict(re.findall(r"([a-z][a-z -]*?) (\d+\.\d+) (?:core-)?s\b", line.split("stages:", 1)[1]))
     return {STAGE_NAMES[k.strip(" (")]: float(v) for k, v in found.items() if k.strip(" (") in STAGE_NAMES}
 
 
@@ -177,8 +178,8 @@ def main() -> None:
     print(f"shard stage:                    {st['shards']:.1f} s, {stage:,.0f} samples/s = "
           f"{stage / (2 * library):.2f} × 2 × in-process build_shard (target ≥ 0.9), "
           f"{stage / two_cores:.2f} × 2 × kernel")
-    busy = run.building / (2 * st["shards"])
-    print(f"  of which building shards:     {run.building:.1f} core-s = {busy:.0%} of 2 cores × the stage "
+    busy = st["building"] / (2 * st["shards"])
+    print(f"  of which building shards:     {st['building']:.1f} core-s = {busy:.0%} of 2 cores × the stage "
           f"(the rest: Spark's task overhead and tail)")
     print(f"shutdown + finalize:            {st['shutdown']:.1f} + {st['finalize']:.1f} s")
     bound = run.samples / (tiny.wall + run.samples / two_cores) / two_cores

@@ -11,16 +11,16 @@ N="${1:-400}"
 BUILD=(--dataset celeba --root /data/celeba --crops 20 --seed 7)
 
 submit "flmprep synth celeba /data/celeba --n $N --seed 1 >/dev/null"
-run_timed() {  # run_timed NAME CMD: the wall seconds of CMD in a submit container
+run_timed() {  # run_timed CMD: the wall seconds of CMD in a submit container
     local began end
     began="$(date +%s.%N)"
-    submit "$2 >/dev/null 2>&1"
+    submit "$1 >/dev/null 2>&1"
     end="$(date +%s.%N)"
     python3 -c "print(f'{$end - $began:.1f}')"
 }
-local_build="$(run_timed local "flmprep build ${BUILD[*]} --out /data/local --workers 2 --no-progress")"
-local2="$(run_timed local2 "${JOB/spark:\/\/master:7077/local[2]} ${BUILD[*]} --out /data/local2")"
-cluster="$(run_timed cluster "$JOB ${BUILD[*]} --out /data/cluster")"
+local_build="$(run_timed "flmprep build ${BUILD[*]} --out /data/local --workers 2 --no-progress")"
+local2="$(run_timed "${JOB/spark:\/\/master:7077/local[2]} ${BUILD[*]} --out /data/local2")"
+cluster="$(run_timed "$JOB ${BUILD[*]} --out /data/cluster")"
 samples="$(submit "python -c 'import json; d = json.load(open(\"/data/cluster/manifest.json\")); print(sum(s[\"samples\"] for s in d[\"splits\"].values()))'")"
 cat <<TABLE
 machine: $(nproc) CPUs, $(uname -m) $(uname -s), $ENGINE; $N images, $samples samples; each row one container run (JVM start-up included)

@@ -185,6 +185,7 @@ class SparkEngine:
             sc._jsc.stop()
         except Py4JError as exc:  # the JVM is gone already (crashed or killed)
             log.warning("Spark's JVM did not stop cleanly: %s", str(exc).splitlines()[0])
+        sc._jsc = None  # as SparkContext.stop leaves it: its own call skips the JVM side
         threading.Thread(target=sc.stop, name="flmprep-spark-stop", daemon=True).start()
 
     @property

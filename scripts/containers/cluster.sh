@@ -41,7 +41,6 @@ PY
 for _ in $(seq 120); do [ "$(alive_workers)" = 2 ] && break; sleep 1; done
 [ "$(alive_workers)" = 2 ] || { say "expected 2 alive workers, found $(alive_workers)"; compose 60 logs >&2; exit 1; }
 
-
 JOB="spark-submit --master spark://master:7077 --conf spark.driver.host=\$(hostname -i) \
      --conf spark.ui.enabled=false /opt/flmprep/jobs/build_shards.py"
 timed() { local began=$SECONDS; "$@"; say "  ($((SECONDS - began)) s)"; }

@@ -26,14 +26,6 @@ class IndexedMember:
     offset: int
     size: int
 
-    @property
-    def key(self) -> str:
-        return split_name(self.name)[0]
-
-    @property
-    def ext(self) -> str:
-        return split_name(self.name)[1]
-
 
 def dali_index(members: Iterable[IndexedMember]) -> bytes:
     """The index bytes of the members of one tar, in archive order (members sharing a key are
